@@ -1,0 +1,81 @@
+// The values that flow through the pipeline: Reading -> Batch -> Sample -> Estimate.
+// Time points are int64 nanoseconds of CLOCK_REALTIME; offsets are reference - system.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmrefclock {
+
+// One interleaved read: system clock before, reference (UTC), system clock after.
+// A cross-timestamp (PTP_SYS_OFFSET_PRECISE) has sys_pre_ns == sys_post_ns.
+struct Reading {
+    int64_t sys_pre_ns = 0;
+    int64_t ref_ns = 0;
+    int64_t sys_post_ns = 0;
+
+    int64_t delay_ns() const { return sys_post_ns - sys_pre_ns; }
+    // Midpoint without overflow for any pair of int64 time points.
+    int64_t sys_mid_ns() const { return sys_pre_ns + (sys_post_ns - sys_pre_ns) / 2; }
+    int64_t offset_ns() const { return ref_ns - sys_mid_ns(); }
+};
+
+enum class ClockStatus : uint8_t {
+    unknown = 0,
+    initializing = 1,
+    synchronized = 2,
+    freerunning = 3,
+    unreliable = 4,
+};
+
+enum class Maintenance { none, soon, imminent };
+
+// Leap second announcement in the form chrony's SOCK refclock takes.
+enum class Leap : int { none = 0, insert = 1, remove = 2 };
+
+// What the host publishes beside its clock (the vmclock page), read in the same
+// seqcount-consistent snapshot as the readings.
+struct HostInfo {
+    uint64_t disruption_marker = 0;
+    std::optional<uint64_t> vm_generation;  // only when the page has the field and flag
+    ClockStatus clock_status = ClockStatus::unknown;
+    uint64_t flags = 0;
+    uint8_t leap_indicator = 0;  // raw vmclock value
+    std::optional<uint64_t> time_esterror_ns;
+    std::optional<uint64_t> time_maxerror_ns;
+    Maintenance maintenance = Maintenance::none;
+};
+
+// One poll's worth of data from a source.
+struct Batch {
+    std::vector<Reading> readings;
+    int64_t precision_ns = 1;  // resolution of one reading, lower bound of any error
+    std::optional<HostInfo> host;
+    // Set when the source is present but cannot give UTC now (marker-only page,
+    // TAI without offset, monotonic or smeared time); readings are then empty.
+    std::string unusable_reason;
+};
+
+// One filtered measurement per poll, the unit sent to chrony.
+struct Sample {
+    int64_t time_ns = 0;    // system time of the measurement
+    double offset_ns = 0;   // reference - system at time_ns
+    int64_t delay_ns = 0;   // delay of the readings that made it
+    int64_t error_ns = 0;   // error bound of this sample
+    int readings_used = 0;
+    Leap leap = Leap::none;
+};
+
+// The estimator's model of reference - system over its window.
+struct Estimate {
+    int64_t time_ns = 0;        // the time the offset refers to
+    double offset_ns = 0;       // reference - system at time_ns
+    double frequency_ppm = 0;   // d(offset)/dt * 1e6
+    double stddev_ns = 0;       // residual standard deviation of the fit
+    double error_bound_ns = 0;  // bound on |true offset - offset_ns|
+    int samples = 0;            // samples in the window
+};
+
+}  // namespace vmrefclock

@@ -1,0 +1,1 @@
+// Anchors vmr_fakes so the library exists before any fake device does.
