@@ -1,4 +1,4 @@
-#include "daemon/event_loop.h"
+#include "ipc/event_loop.h"
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>
