@@ -1,0 +1,300 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "config/config.h"
+
+namespace vmrefclock {
+namespace {
+
+std::string error_of(std::string_view text) {
+    auto r = parse_config(text, "vmrefclockd.toml");
+    EXPECT_FALSE(r.ok()) << "expected an error for:\n" << text;
+    return r.ok() ? std::string() : r.error().message;
+}
+
+TEST(ConfigParse, EmptyTextGivesDefaults) {
+    auto r = parse_config("", "empty.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const Config defaults;
+    EXPECT_EQ(r->source.type, "vmclock");
+    EXPECT_EQ(r->source.path, "/dev/vmclock0");
+    EXPECT_DOUBLE_EQ(r->source.interval_s, 0.5);
+    EXPECT_EQ(r->source.readings, 10);
+    EXPECT_EQ(r->chrony.socket, "/run/chrony/vmrefclock.sock");
+    EXPECT_EQ(r->chrony.control_socket, "/run/chrony/chronyd.sock");
+    EXPECT_EQ(r->chrony.poll, 2);
+    EXPECT_EQ(r->chrony.chronyc, "chronyc");
+    EXPECT_EQ(r->log.level, "info");
+    EXPECT_EQ(r->source.path, defaults.source.path);
+}
+
+TEST(ConfigParse, EmptyTablesGiveDefaults) {
+    auto r = parse_config("[source]\n[chrony]\n[log]\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_DOUBLE_EQ(r->source.interval_s, 0.5);
+    EXPECT_EQ(r->log.level, "info");
+}
+
+TEST(ConfigParse, EveryKeyIsRead) {
+    auto r = parse_config(R"(
+[source]
+type = "vmclock"
+path = "/dev/vmclock1"
+interval = 0.25
+readings = 25
+[chrony]
+socket = "/tmp/x/vm.sock"
+control_socket = "/tmp/x/chronyd.sock"
+poll = -1
+chronyc = "/usr/local/bin/chronyc"
+[log]
+level = "debug"
+)",
+                          "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->source.type, "vmclock");
+    EXPECT_EQ(r->source.path, "/dev/vmclock1");
+    EXPECT_DOUBLE_EQ(r->source.interval_s, 0.25);
+    EXPECT_EQ(r->source.readings, 25);
+    EXPECT_EQ(r->chrony.socket, "/tmp/x/vm.sock");
+    EXPECT_EQ(r->chrony.control_socket, "/tmp/x/chronyd.sock");
+    EXPECT_EQ(r->chrony.poll, -1);
+    EXPECT_EQ(r->chrony.chronyc, "/usr/local/bin/chronyc");
+    EXPECT_EQ(r->log.level, "debug");
+}
+
+TEST(ConfigParse, DottedAndInlineTablesWork) {
+    auto r = parse_config("source.interval = 2\nchrony = { poll = 4 }\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_DOUBLE_EQ(r->source.interval_s, 2.0);
+    EXPECT_EQ(r->chrony.poll, 4);
+}
+
+TEST(ConfigParse, IntegerIntervalIsAccepted) {
+    auto r = parse_config("[source]\ninterval = 1\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_DOUBLE_EQ(r->source.interval_s, 1.0);
+}
+
+TEST(ConfigParse, RangeLimitsAreInclusive) {
+    auto r =
+        parse_config("[source]\ninterval = 0.05\nreadings = 100\n[chrony]\npoll = 8\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    r = parse_config("[source]\ninterval = 60\nreadings = 1\n[chrony]\npoll = -4\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+}
+
+TEST(ConfigParse, EmptyControlSocketDisablesReset) {
+    auto r = parse_config("[chrony]\ncontrol_socket = \"\"\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->chrony.control_socket, "");
+}
+
+TEST(ConfigParse, AllLogLevelsAccepted) {
+    for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+        auto r = parse_config(std::string("[log]\nlevel = \"") + level + "\"\n", "t.toml");
+        ASSERT_TRUE(r.ok()) << level << ": " << r.error().message;
+        EXPECT_EQ(r->log.level, level);
+    }
+}
+
+TEST(ConfigParse, OutOfRangeNamesOriginLineAndKey) {
+    EXPECT_EQ(error_of("[source]\npath = \"/dev/vmclock0\"\n\ninterval = 100\n"),
+              "vmrefclockd.toml:4: [source] interval: must be between 0.05 and 60 s, got 100");
+    EXPECT_EQ(error_of("[source]\ninterval = 0.01\n"),
+              "vmrefclockd.toml:2: [source] interval: must be between 0.05 and 60 s, got 0.01");
+    EXPECT_EQ(error_of("[source]\nreadings = 0\n"),
+              "vmrefclockd.toml:2: [source] readings: must be between 1 and 100, got 0");
+    EXPECT_EQ(error_of("[source]\nreadings = 101\n"),
+              "vmrefclockd.toml:2: [source] readings: must be between 1 and 100, got 101");
+    EXPECT_EQ(error_of("[chrony]\npoll = 9\n"),
+              "vmrefclockd.toml:2: [chrony] poll: must be between -4 and 8 (log2 s), got 9");
+    EXPECT_EQ(error_of("[chrony]\npoll = -5\n"),
+              "vmrefclockd.toml:2: [chrony] poll: must be between -4 and 8 (log2 s), got -5");
+}
+
+TEST(ConfigParse, HugeIntegersDoNotWrap) {
+    // 2^32 + 5 would wrap to 5 if cast to int before the range check.
+    EXPECT_NE(error_of("[source]\nreadings = 4294967301\n").find("got 4294967301"),
+              std::string::npos);
+}
+
+TEST(ConfigParse, NanAndInfinityAreOutOfRange) {
+    EXPECT_NE(error_of("[source]\ninterval = nan\n").find("[source] interval: must be between"),
+              std::string::npos);
+    EXPECT_NE(error_of("[source]\ninterval = inf\n").find("got inf"), std::string::npos);
+}
+
+TEST(ConfigParse, WrongTypesAreErrors) {
+    EXPECT_EQ(error_of("[source]\ninterval = \"0.5\"\n"),
+              "vmrefclockd.toml:2: [source] interval: must be a number, got string");
+    EXPECT_EQ(error_of("[source]\nreadings = 10.0\n"),
+              "vmrefclockd.toml:2: [source] readings: must be an integer, got floating-point");
+    EXPECT_EQ(error_of("[source]\nreadings = \"10\"\n"),
+              "vmrefclockd.toml:2: [source] readings: must be an integer, got string");
+    EXPECT_EQ(error_of("[source]\npath = 3\n"),
+              "vmrefclockd.toml:2: [source] path: must be a string, got integer");
+    EXPECT_EQ(error_of("[chrony]\npoll = true\n"),
+              "vmrefclockd.toml:2: [chrony] poll: must be an integer, got boolean");
+    EXPECT_EQ(error_of("[chrony]\nsocket = [\"/a\"]\n"),
+              "vmrefclockd.toml:2: [chrony] socket: must be a string, got array");
+    EXPECT_EQ(error_of("[log]\nlevel = 1\n"),
+              "vmrefclockd.toml:2: [log] level: must be a string, got integer");
+    EXPECT_EQ(error_of("source = 1\n"),
+              "vmrefclockd.toml:1: [source] must be a table, got integer");
+    EXPECT_EQ(error_of("[[source]]\ninterval = 1\n"),
+              "vmrefclockd.toml:1: [source] must be a table, got array");
+}
+
+TEST(ConfigParse, UnknownTablesAndKeysAreErrors) {
+    EXPECT_EQ(error_of("[source]\nintervall = 1\n"),
+              "vmrefclockd.toml:2: [source] unknown key \"intervall\" "
+              "(accepted: type, path, interval, readings)");
+    EXPECT_EQ(error_of("[chrony]\nsocket = \"/a\"\nrefid = \"VMCK\"\n"),
+              "vmrefclockd.toml:3: [chrony] unknown key \"refid\" "
+              "(accepted: socket, control_socket, poll, chronyc)");
+    EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[status]\nsocket = \"/x\"\n"),
+              "vmrefclockd.toml:4: unknown table [status] "
+              "(accepted tables: [source], [chrony], [log])");
+    EXPECT_EQ(error_of("interval = 1\n"),
+              "vmrefclockd.toml:1: unknown top-level key \"interval\" "
+              "(accepted tables: [source], [chrony], [log])");
+}
+
+TEST(ConfigParse, SourceTypeListsAcceptedValues) {
+    EXPECT_EQ(error_of("[source]\ntype = \"ptp\"\n"),
+              "vmrefclockd.toml:2: [source] type: must be one of \"vmclock\"; got \"ptp\"");
+}
+
+TEST(ConfigParse, BadLogLevelListsAcceptedValues) {
+    EXPECT_EQ(error_of("[log]\nlevel = \"verbose\"\n"),
+              "vmrefclockd.toml:2: [log] level: must be one of \"trace\", \"debug\", \"info\", "
+              "\"warn\", \"error\", \"critical\", \"off\"; got \"verbose\"");
+}
+
+TEST(ConfigParse, SocketPathsAreChecked) {
+    EXPECT_EQ(error_of("[chrony]\nsocket = \"\"\n"),
+              "vmrefclockd.toml:2: [chrony] socket: must not be empty");
+    EXPECT_EQ(error_of("[chrony]\nsocket = \"run/vm.sock\"\n"),
+              "vmrefclockd.toml:2: [chrony] socket: must be an absolute path, got \"run/vm.sock\"");
+    EXPECT_EQ(error_of("[chrony]\ncontrol_socket = \"chronyd.sock\"\n"),
+              "vmrefclockd.toml:2: [chrony] control_socket: must be an absolute path, got "
+              "\"chronyd.sock\"");
+    // 107 bytes fit in sun_path with the NUL; 108 do not.
+    std::string fits = "/" + std::string(106, 'a');
+    auto r = parse_config("[chrony]\nsocket = \"" + fits + "\"\n", "t.toml");
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    std::string too_long = "/" + std::string(107, 'a');
+    EXPECT_EQ(error_of("[chrony]\nsocket = \"" + too_long + "\"\n"),
+              "vmrefclockd.toml:2: [chrony] socket: must be shorter than 108 bytes (the size of "
+              "sun_path), got 108");
+    EXPECT_NE(error_of("[chrony]\ncontrol_socket = \"" + too_long + "\"\n").find("got 108"),
+              std::string::npos);
+    EXPECT_EQ(error_of("[chrony]\nsocket = \"/a\\u0000b\"\n"),
+              "vmrefclockd.toml:2: [chrony] socket: must not contain a NUL character");
+}
+
+TEST(ConfigParse, EmptyStringsAreRejectedWhereMeaningless) {
+    EXPECT_EQ(error_of("[chrony]\nchronyc = \"\"\n"),
+              "vmrefclockd.toml:2: [chrony] chronyc: must not be empty");
+    EXPECT_EQ(error_of("[source]\npath = \"\"\n"),
+              "vmrefclockd.toml:2: [source] path: must not be empty");
+}
+
+TEST(ConfigParse, SyntaxErrorNamesOriginLineAndColumn) {
+    std::string e = error_of("[source]\ninterval = 0.5\nreadings = = 3\n");
+    EXPECT_EQ(e.rfind("vmrefclockd.toml:3:", 0), 0u) << e;
+    // Then a column and toml++'s own description.
+    EXPECT_TRUE(std::isdigit(static_cast<unsigned char>(e[std::strlen("vmrefclockd.toml:3:")])))
+        << e;
+    EXPECT_GT(e.size(), std::strlen("vmrefclockd.toml:3:1: ")) << e;
+
+    e = error_of("[source]\ninterval = 1\ninterval = 2\n");
+    EXPECT_EQ(e.rfind("vmrefclockd.toml:3:", 0), 0u) << e;
+}
+
+std::filesystem::path source_dir() {
+    if (const char* dir = std::getenv("VMR_SOURCE_DIR"); dir && *dir) return dir;
+    // tests/unit/<this file> -> repository root.
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+}
+
+TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {
+    auto path = source_dir() / "config" / "vmrefclockd.toml";
+    auto r = load_config(path.string());
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const Config d;
+    EXPECT_EQ(r->source.type, d.source.type);
+    EXPECT_EQ(r->source.path, d.source.path);
+    EXPECT_DOUBLE_EQ(r->source.interval_s, d.source.interval_s);
+    EXPECT_EQ(r->source.readings, d.source.readings);
+    EXPECT_EQ(r->chrony.socket, d.chrony.socket);
+    EXPECT_EQ(r->chrony.control_socket, d.chrony.control_socket);
+    EXPECT_EQ(r->chrony.poll, d.chrony.poll);
+    EXPECT_EQ(r->chrony.chronyc, d.chrony.chronyc);
+    EXPECT_EQ(r->log.level, d.log.level);
+}
+
+TEST(ConfigLoad, ExampleFileSetsEveryKey) {
+    // The example doubles as the reference documentation: every key must be in it.
+    auto path = source_dir() / "config" / "vmrefclockd.toml";
+    std::ifstream in(path);
+    ASSERT_TRUE(in) << path;
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const char* key : {"type =", "path =", "interval =", "readings =", "socket =",
+                            "control_socket =", "poll =", "chronyc =", "level ="}) {
+        EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
+    }
+}
+
+class TempDir {
+  public:
+    TempDir() {
+        char tmpl[] = "/tmp/vmr-config-test-XXXXXX";
+        path_ = mkdtemp(tmpl);
+    }
+    ~TempDir() { std::filesystem::remove_all(path_); }
+    const std::string& path() const { return path_; }
+
+  private:
+    std::string path_;
+};
+
+TEST(ConfigLoad, MissingFileNamesPathAndErrno) {
+    TempDir dir;
+    std::string path = dir.path() + "/nope.toml";
+    auto r = load_config(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "cannot read " + path + ": " + std::strerror(ENOENT));
+    EXPECT_EQ(r.error().code, ENOENT);
+}
+
+TEST(ConfigLoad, DirectoryIsAnError) {
+    TempDir dir;
+    auto r = load_config(dir.path());
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "cannot read " + dir.path() + ": " + std::strerror(EISDIR));
+}
+
+TEST(ConfigLoad, ErrorsNameThePathAsOrigin) {
+    TempDir dir;
+    std::string path = dir.path() + "/v.toml";
+    std::ofstream(path) << "[source]\nreadings = 1000\n";
+    auto r = load_config(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message,
+              path + ":2: [source] readings: must be between 1 and 100, got 1000");
+}
+
+}  // namespace
+}  // namespace vmrefclock
