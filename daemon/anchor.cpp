@@ -1,0 +1,1 @@
+// Anchors vmr_daemon; the pipeline lands here.
