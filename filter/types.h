@@ -43,6 +43,7 @@ struct HostInfo {
     ClockStatus clock_status = ClockStatus::unknown;
     uint64_t flags = 0;
     uint8_t leap_indicator = 0;  // raw vmclock value
+    Leap leap = Leap::none;      // the announcement as chrony takes it
     std::optional<uint64_t> time_esterror_ns;
     std::optional<uint64_t> time_maxerror_ns;
     Maintenance maintenance = Maintenance::none;

@@ -1,0 +1,130 @@
+#include "sources/vmclock/vmclock_source.h"
+
+#include <cerrno>
+
+#include "sources/vmclock/counter.h"
+
+namespace vmrefclock {
+
+using namespace vmclock;
+
+std::string vmclock_unusable_reason(const PageRead& r) {
+    if (r.counter_id == kCounterInvalid) {
+        return "marker-only page (counter_id 0xff): disruption signals, no time";
+    }
+    if (r.counter_id != kCpuCounterId) {
+        return "page counter_id " + std::to_string(r.counter_id) + " is not this CPU's counter (" +
+               std::to_string(kCpuCounterId) + ")";
+    }
+    if (r.calibration.counter_period_frac_sec == 0) return "counter_period_frac_sec is 0";
+    switch (r.time_type) {
+        case kTimeUtc:
+            return "";
+        case kTimeTai:
+            if (!(r.flags & kFlagTaiOffsetValid)) {
+                return "time type TAI without a valid tai_offset_sec: not usable as UTC";
+            }
+            return "";
+        case kTimeMonotonic:
+            return "time type MONOTONIC: not usable as UTC";
+        case kTimeSmeared:
+        case kTimeMaybeSmeared:
+            return "time type " + std::to_string(r.time_type) + " (smeared): not usable as UTC";
+        default:
+            return "unknown time type " + std::to_string(r.time_type) + ": not usable as UTC";
+    }
+}
+
+Leap vmclock_leap(uint8_t leap_indicator) {
+    switch (leap_indicator) {
+        case kLeapPrePositive:
+            return Leap::insert;
+        case kLeapPreNegative:
+            return Leap::remove;
+        default:
+            return Leap::none;
+    }
+}
+
+HostInfo vmclock_host_info(const PageRead& r) {
+    HostInfo h;
+    h.disruption_marker = r.disruption_marker;
+    if (r.has_generation) h.vm_generation = r.vm_generation;
+    h.clock_status =
+        r.clock_status <= 4 ? static_cast<ClockStatus>(r.clock_status) : ClockStatus::unknown;
+    h.flags = r.flags;
+    h.leap_indicator = r.leap_indicator;
+    h.leap = vmclock_leap(r.leap_indicator);
+    if (r.flags & kFlagTimeEsterrorValid) h.time_esterror_ns = r.time_esterror_ns;
+    if (r.has_maxerror_field && (r.flags & kFlagTimeMaxerrorValid)) {
+        h.time_maxerror_ns = r.time_maxerror_ns;
+    }
+    h.maintenance = (r.flags & kFlagDisruptionImminent) ? Maintenance::imminent
+                    : (r.flags & kFlagDisruptionSoon)   ? Maintenance::soon
+                                                        : Maintenance::none;
+    return h;
+}
+
+std::optional<Reading> vmclock_reading(const PageRead& r) {
+    if (!r.counter_read || !vmclock_unusable_reason(r).empty()) return std::nullopt;
+    std::optional<int64_t> t = counter_to_ns(r.calibration, r.counter);
+    if (!t) return std::nullopt;
+    int64_t utc_ns = *t;
+    if (r.time_type == kTimeTai) utc_ns += static_cast<int64_t>(r.tai_offset_sec) * 1'000'000'000;
+    return Reading{r.sys_pre_ns, utc_ns, r.sys_post_ns};
+}
+
+Result<std::unique_ptr<VmclockSource>> VmclockSource::open(const std::string& path) {
+    auto page = VmclockPage::open(path);
+    if (!page) return page.error();
+    return std::unique_ptr<VmclockSource>(new VmclockSource(std::move(*page)));
+}
+
+Result<Batch> VmclockSource::poll(int readings) {
+    Batch batch;
+    batch.precision_ns = 1;
+    std::optional<uint64_t> marker;
+    for (int i = 0; i < readings; ++i) {
+        auto read = page_->read(true);
+        if (!read) return read.error();
+        if (marker && *marker != read->disruption_marker) batch.readings.clear();
+        marker = read->disruption_marker;
+        batch.host = vmclock_host_info(*read);
+        batch.unusable_reason = vmclock_unusable_reason(*read);
+        if (!batch.unusable_reason.empty()) {
+            batch.readings.clear();
+            break;  // nothing more to learn from this poll
+        }
+        if (auto reading = vmclock_reading(*read)) batch.readings.push_back(*reading);
+    }
+    if (batch.unusable_reason.empty() && batch.readings.empty() && readings > 0) {
+        batch.unusable_reason = "page time not representable (counter too far from counter_value)";
+    }
+    return batch;
+}
+
+std::string VmclockSource::describe() const {
+    return "vmclock " + page_->path();
+}
+
+VmclockProbe probe_vmclock(const std::string& path) {
+    VmclockProbe probe;
+    auto page = VmclockPage::open(path);
+    if (!page) {
+        probe.exists = page.error().code != ENOENT;
+        probe.detail = page.error().message;
+        return probe;
+    }
+    probe.exists = true;
+    auto read = (*page)->read(false);
+    if (!read) {
+        probe.detail = read.error().message;
+        probe.marker_only = true;
+        return probe;
+    }
+    probe.detail = vmclock_unusable_reason(*read);
+    probe.marker_only = !probe.detail.empty();
+    return probe;
+}
+
+}  // namespace vmrefclock

@@ -1,0 +1,45 @@
+// The vmclock page as a source of host time and of disruption signals.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sources/source.h"
+#include "sources/vmclock/page_reader.h"
+
+namespace vmrefclock {
+
+// What a page's contents say about using it as UTC: "" when usable, else why not.
+std::string vmclock_unusable_reason(const vmclock::PageRead& read);
+// The metadata of one read in the pipeline's form.
+HostInfo vmclock_host_info(const vmclock::PageRead& read);
+// pre-positive -> insert, pre-negative -> delete, anything else -> none.
+Leap vmclock_leap(uint8_t leap_indicator);
+// The reading in UTC, or nullopt when the page gives no usable time for this counter.
+std::optional<Reading> vmclock_reading(const vmclock::PageRead& read);
+
+class VmclockSource : public Source {
+  public:
+    static Result<std::unique_ptr<VmclockSource>> open(const std::string& path);
+
+    // Up to `readings` readings, all under the same disruption marker: readings taken
+    // before a marker change inside the batch are dropped, never mixed with later ones.
+    Result<Batch> poll(int readings) override;
+    std::string describe() const override;
+
+    const vmclock::VmclockPage& page() const { return *page_; }
+
+  private:
+    explicit VmclockSource(std::unique_ptr<vmclock::VmclockPage> page) : page_(std::move(page)) {}
+    std::unique_ptr<vmclock::VmclockPage> page_;
+};
+
+struct VmclockProbe {
+    bool exists = false;
+    bool marker_only = false;  // counter_id 0xff or otherwise no usable time
+    std::string detail;        // unusable reason or open error
+};
+// Looks at a page without keeping it open (for discovery).
+VmclockProbe probe_vmclock(const std::string& path);
+
+}  // namespace vmrefclock
