@@ -1,0 +1,169 @@
+#include "ipc/chrony_sock.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace vmrefclock {
+
+namespace {
+
+// Division rounding toward negative infinity: times before 1970 must not round up.
+int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+std::string seconds_text(int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) * 1e-9);
+    return buf;
+}
+
+}  // namespace
+
+SockSample to_sock_sample(const Sample& sample) {
+    SockSample s{};
+    const int64_t tv_us = floor_div(sample.time_ns, 1000);
+    const int64_t tv_sec = floor_div(tv_us, 1'000'000);
+    s.tv.tv_sec = static_cast<time_t>(tv_sec);
+    s.tv.tv_usec = static_cast<suseconds_t>(tv_us - tv_sec * 1'000'000);
+    // The truncated part (0..999 ns) is exact in int64; only then mix in the double, so
+    // a time of ~1.7e18 ns never passes through a double.
+    const int64_t truncated_ns = sample.time_ns - tv_us * 1000;
+    s.offset = (static_cast<double>(truncated_ns) + sample.offset_ns) * 1e-9;
+    s.pulse = 0;
+    switch (sample.leap) {
+        case Leap::none:
+            s.leap = 0;
+            break;
+        case Leap::insert:
+            s.leap = 1;
+            break;
+        case Leap::remove:
+            s.leap = 2;
+            break;
+    }
+    s.magic = kSockSampleMagic;
+    return s;
+}
+
+ChronySockSink::ChronySockSink(std::string socket_path) : path_(std::move(socket_path)) {}
+
+ChronySockSink::~ChronySockSink() {
+    close_socket();
+}
+
+void ChronySockSink::close_socket() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+    delivered_since_connect_ = false;
+}
+
+Status ChronySockSink::connect_socket() {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path_.empty() || path_.size() >= sizeof addr.sun_path) {
+        return make_error("socket path does not fit in sun_path", ENAMETOOLONG);
+    }
+    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        return make_error(std::string("socket: ") + std::strerror(e), e);
+    }
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+        int e = errno;
+        close(fd);
+        return make_error(std::string("connect: ") + std::strerror(e), e);
+    }
+    fd_ = fd;
+    return Ok{};
+}
+
+Status ChronySockSink::send_datagram(const SockSample& datagram) {
+    ssize_t n;
+    do {
+        n = ::send(fd_, &datagram, sizeof datagram, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        int e = errno;
+        return make_error(std::string("send: ") + std::strerror(e), e);
+    }
+    if (n != static_cast<ssize_t>(sizeof datagram)) {
+        return make_error("send: short datagram (" + std::to_string(n) + " bytes)", EMSGSIZE);
+    }
+    return Ok{};
+}
+
+Status ChronySockSink::fail(Error error, int64_t now_mono_ns) {
+    const bool was_delivering = delivered_since_connect_ || backoff_ns_ == 0;
+    close_socket();
+    backoff_ns_ = backoff_ns_ == 0 ? kMinBackoffNs : std::min(backoff_ns_ * 2, kMaxBackoffNs);
+    retry_at_mono_ns_ = now_mono_ns + backoff_ns_;
+    std::string message = "chrony socket " + path_ + ": " + error.message + " (retry in " +
+                          seconds_text(backoff_ns_) + ")";
+    // One warning when the feed breaks; the retries while chronyd stays away are debug.
+    if (was_delivering || error.message != last_error_) {
+        spdlog::warn("{}", message);
+    } else {
+        spdlog::debug("{}", message);
+    }
+    last_error_ = error.message;
+    return make_error(std::move(message), error.code);
+}
+
+Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
+    const SockSample datagram = to_sock_sample(sample);
+
+    // Up to two rounds: a send on an old connection fails with ECONNREFUSED once chronyd
+    // has restarted and re-bound the path; a fresh connect then reaches the new chronyd.
+    for (int round = 0; round < 2; ++round) {
+        const bool fresh = fd_ < 0;
+        if (fresh) {
+            if (backoff_ns_ != 0 && now_mono_ns < retry_at_mono_ns_) {
+                return make_error("chrony socket " + path_ + ": not connected (" + last_error_ +
+                                      "; retry in " +
+                                      seconds_text(retry_at_mono_ns_ - now_mono_ns) + ")",
+                                  ENOTCONN);
+            }
+            if (auto c = connect_socket(); !c) return fail(c.error(), now_mono_ns);
+        }
+
+        auto s = send_datagram(datagram);
+        if (s) {
+            if (backoff_ns_ != 0 || !delivered_since_connect_) {
+                spdlog::info("chrony socket {}: delivering samples", path_);
+            }
+            ++sent_;
+            backoff_ns_ = 0;
+            retry_at_mono_ns_ = 0;
+            delivered_since_connect_ = true;
+            last_error_.clear();
+            return Ok{};
+        }
+        const int e = s.error().code;
+        if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) {
+            // chronyd is alive but behind: this sample is late anyway, the next one
+            // supersedes it.
+            ++dropped_;
+            last_error_ = s.error().message;
+            spdlog::debug("chrony socket {}: receive queue full, sample dropped", path_);
+            return make_error(
+                "chrony socket " + path_ + ": " + s.error().message + " (sample dropped)", e);
+        }
+        // Only a connection that had delivered earns an immediate second try.
+        if (fresh || !delivered_since_connect_) return fail(s.error(), now_mono_ns);
+        spdlog::info("chrony socket {}: {}; reconnecting", path_, s.error().message);
+        close_socket();
+    }
+    return fail(make_error("unreachable"), now_mono_ns);
+}
+
+}  // namespace vmrefclock

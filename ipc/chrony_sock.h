@@ -1,0 +1,79 @@
+// Feeds samples to chronyd through its SOCK refclock: one fixed-size datagram per
+// sample on a unix socket that chronyd creates (refclock SOCK <path> in chrony.conf).
+#pragma once
+
+#include <sys/time.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "filter/result.h"
+#include "filter/types.h"
+
+namespace vmrefclock {
+
+// chrony's struct sock_sample (refclock_sock.c), byte for byte on LP64.
+struct SockSample {
+    timeval tv;     // system time of the measurement, microseconds
+    double offset;  // reference - system at tv, seconds
+    int pulse;      // 0: a time sample, not a PPS edge
+    int leap;       // 0 none, 1 insert, 2 delete; chrony drops anything else
+    int _pad;
+    int magic;
+};
+static_assert(sizeof(SockSample) == 40, "chrony expects exactly 40-byte datagrams");
+static_assert(offsetof(SockSample, offset) == 16 && offsetof(SockSample, magic) == 36);
+
+inline constexpr int kSockSampleMagic = 0x534f434b;  // "SOCK"
+
+// tv is sample.time_ns floored to a microsecond; the offset is taken against that
+// truncated tv so the sub-microsecond part of the time is not lost.
+SockSample to_sock_sample(const Sample& sample);
+
+class ChronySockSink {
+  public:
+    static constexpr int64_t kMinBackoffNs = 500'000'000;
+    static constexpr int64_t kMaxBackoffNs = 30'000'000'000;
+
+    explicit ChronySockSink(std::string socket_path);
+    ~ChronySockSink();
+    ChronySockSink(const ChronySockSink&) = delete;
+    ChronySockSink& operator=(const ChronySockSink&) = delete;
+
+    // Sends one datagram, connecting first if needed. Failures are values:
+    // - chronyd absent or restarting (connect/send fail): the socket is closed and the
+    //   next connect waits out an exponential back-off (0.5 s .. 30 s, reset by a
+    //   successful send); calls during the back-off fail at once without a syscall.
+    //   A connection that had worked is retried once at once, so a chronyd that has
+    //   already re-bound its socket after a restart loses no sample.
+    // - chronyd's receive queue full (EAGAIN): the sample is dropped, the connection kept.
+    // `now_mono_ns` is CLOCK_MONOTONIC, used only for the back-off.
+    Status send(const Sample& sample, int64_t now_mono_ns);
+
+    bool connected() const { return fd_ >= 0; }
+    const std::string& path() const { return path_; }
+    const std::string& last_error() const { return last_error_; }
+    uint64_t sent() const { return sent_; }
+    uint64_t dropped() const { return dropped_; }
+    // When the next connect may be tried, and the back-off that led there (0 = none).
+    int64_t retry_at_mono_ns() const { return retry_at_mono_ns_; }
+    int64_t backoff_ns() const { return backoff_ns_; }
+
+  private:
+    Status connect_socket();
+    Status send_datagram(const SockSample& datagram);
+    Status fail(Error error, int64_t now_mono_ns);
+    void close_socket();
+
+    std::string path_;
+    int fd_ = -1;
+    std::string last_error_;
+    uint64_t sent_ = 0;
+    uint64_t dropped_ = 0;
+    int64_t retry_at_mono_ns_ = 0;
+    int64_t backoff_ns_ = 0;
+    bool delivered_since_connect_ = false;
+};
+
+}  // namespace vmrefclock
