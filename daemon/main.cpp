@@ -1,2 +1,45 @@
-// vmrefclockd entry point; replaced by the full daemon as it lands.
-int main() { return 0; }
+// vmrefclockd: feeds the hypervisor's clock to chrony and survives live migration.
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "config/config.h"
+#include "daemon/daemon.h"
+#include "daemon/logging.h"
+
+int main(int argc, char** argv) {
+    using namespace vmrefclock;
+    CLI::App app{"vmrefclockd: the hypervisor's clock for chrony, correct across live migration"};
+    std::string config_path = "/etc/vmrefclock/vmrefclockd.toml";
+    bool check_config = false;
+    app.add_option("-c,--config", config_path, "configuration file (TOML)");
+    app.add_flag("--check-config", check_config, "validate the configuration and exit");
+    app.set_version_flag("--version", std::string("vmrefclockd ") + VMREFCLOCK_VERSION);
+    CLI11_PARSE(app, argc, argv);
+
+    auto config = load_config(config_path);
+    if (!config) {
+        std::fprintf(stderr, "vmrefclockd: %s\n", config.error().message.c_str());
+        return 1;
+    }
+    if (check_config) {
+        std::printf("%s: configuration is valid\n", config_path.c_str());
+        return 0;
+    }
+    if (Status logging = setup_logging(config->log.level); !logging) {
+        std::fprintf(stderr, "vmrefclockd: %s\n", logging.error().message.c_str());
+        return 1;
+    }
+    auto daemon = Daemon::create(std::move(*config), config_path);
+    if (!daemon) {
+        spdlog::critical("cannot start: {}", daemon.error().message);
+        return 1;
+    }
+    Status ran = (*daemon)->run();
+    if (!ran) {
+        spdlog::critical("event loop failed: {}", ran.error().message);
+        return 1;
+    }
+    return 0;
+}

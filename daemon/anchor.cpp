@@ -1,1 +1,0 @@
-// Anchors vmr_daemon; the pipeline lands here.

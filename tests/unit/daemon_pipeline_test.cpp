@@ -1,0 +1,167 @@
+// The pipeline's disruption response, with a scripted source and recording sink/control.
+#include <gtest/gtest.h>
+
+#include <deque>
+
+#include "daemon/pipeline.h"
+
+namespace vmrefclock {
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kStartReal = 1'790'000'000 * kSecond;
+
+struct HostClock {
+    int64_t offset_ns = 250'000;
+    uint64_t marker = 1;
+    ClockStatus status = ClockStatus::synchronized;
+    std::string unusable;
+    bool fail = false;
+};
+
+class ScriptedSource : public Source {
+  public:
+    explicit ScriptedSource(HostClock& host, int64_t& now_real)
+        : host_(host), now_real_(now_real) {}
+    Result<Batch> poll(int readings) override {
+        if (host_.fail) return make_error("device gone", 19);
+        Batch b;
+        b.host = HostInfo{};
+        b.host->disruption_marker = host_.marker;
+        b.host->clock_status = host_.status;
+        b.unusable_reason = host_.unusable;
+        if (host_.unusable.empty()) {
+            for (int i = 0; i < readings; ++i) {
+                int64_t pre = now_real_ + i * 1000;
+                b.readings.push_back({pre, pre + 50 + host_.offset_ns, pre + 100});
+            }
+        }
+        return b;
+    }
+    std::string describe() const override { return "scripted"; }
+
+  private:
+    HostClock& host_;
+    int64_t& now_real_;
+};
+
+class RecordingSink : public SampleSink {
+  public:
+    Status send(const Sample& s, int64_t) override {
+        if (down) return make_error("connect: No such file or directory", 2);
+        sent.push_back(s);
+        return Ok{};
+    }
+    bool connected() const override { return !down; }
+    std::string last_error() const override { return down ? "down" : ""; }
+    std::vector<Sample> sent;
+    bool down = false;
+};
+
+class RecordingControl : public ChronyResetter {
+  public:
+    bool enabled() const override { return true; }
+    void reset_sources(const std::string& reason) override { resets.push_back(reason); }
+    std::vector<std::string> resets;
+};
+
+class PipelineTest : public ::testing::Test {
+  protected:
+    PipelineTest() {
+        config.chrony.poll = 2;  // hold-off of 4 s
+        config.source.readings = 5;
+        pipeline =
+            std::make_unique<Pipeline>(config, std::make_unique<ScriptedSource>(host, now_real),
+                                       std::move(*make_sample_filter("basic")), sink, control);
+    }
+    // One poll every 0.5 s of both clocks.
+    void poll() {
+        pipeline->poll(now_mono, now_real);
+        now_mono += kSecond / 2;
+        now_real += kSecond / 2;
+    }
+
+    Config config;
+    HostClock host;
+    int64_t now_mono = 100 * kSecond;
+    int64_t now_real = kStartReal;
+    RecordingSink sink;
+    RecordingControl control;
+    std::unique_ptr<Pipeline> pipeline;
+};
+
+TEST_F(PipelineTest, FeedsTheHostOffset) {
+    EXPECT_EQ(pipeline->state(), PipelineState::starting);
+    for (int i = 0; i < 4; ++i) poll();
+    ASSERT_EQ(sink.sent.size(), 4u);
+    EXPECT_NEAR(sink.sent.back().offset_ns, 250'000, 1);
+    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    EXPECT_EQ(pipeline->samples_sent(), 4u);
+    EXPECT_TRUE(control.resets.empty());
+}
+
+TEST_F(PipelineTest, MarkerChangeResetsHoldsOffResetsAgainAndResumes) {
+    for (int i = 0; i < 4; ++i) poll();
+    const size_t before = sink.sent.size();
+    host.marker = 2;
+    host.offset_ns += 2'000'000;  // the clock stepped with the migration
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::holdoff);
+    ASSERT_EQ(control.resets.size(), 1u);
+    EXPECT_EQ(pipeline->disruptions().count, 1u);
+    EXPECT_EQ(pipeline->disruptions().last_cause, "marker");
+    // Nothing reaches chrony for one chrony poll (4 s = 8 polls).
+    for (int i = 0; i < 7; ++i) poll();
+    EXPECT_EQ(sink.sent.size(), before);
+    EXPECT_EQ(control.resets.size(), 1u);
+    // The hold-off ends: a second reset, then samples of the new clock only.
+    for (int i = 0; i < 2; ++i) poll();
+    EXPECT_EQ(control.resets.size(), 2u);
+    ASSERT_GT(sink.sent.size(), before);
+    for (size_t i = before; i < sink.sent.size(); ++i) {
+        EXPECT_NEAR(sink.sent[i].offset_ns, 2'250'000, 1);
+    }
+    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    // The window holds only post-disruption samples.
+    ASSERT_TRUE(pipeline->estimate());
+    EXPECT_NEAR(pipeline->estimate()->offset_ns, 2'250'000, 1);
+}
+
+TEST_F(PipelineTest, UnreliableHostStopsFeeding) {
+    for (int i = 0; i < 2; ++i) poll();
+    host.status = ClockStatus::unreliable;
+    const size_t before = sink.sent.size();
+    for (int i = 0; i < 3; ++i) poll();
+    EXPECT_EQ(sink.sent.size(), before);
+    EXPECT_EQ(pipeline->state(), PipelineState::unusable);
+    EXPECT_EQ(pipeline->disruptions().count, 1u);
+}
+
+TEST_F(PipelineTest, UnusablePageAndMissingDeviceAreStatesNotCrashes) {
+    host.unusable = "marker-only page";
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::unusable);
+    EXPECT_EQ(pipeline->reason(), "marker-only page");
+    host.unusable.clear();
+    host.fail = true;
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::no_source);
+    EXPECT_NE(pipeline->reason().find("device gone"), std::string::npos);
+    EXPECT_TRUE(sink.sent.empty());
+    host.fail = false;
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+}
+
+TEST_F(PipelineTest, ChronyDownIsDegraded) {
+    sink.down = true;
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::degraded);
+    EXPECT_NE(pipeline->reason().find("chrony"), std::string::npos);
+    sink.down = false;
+    poll();
+    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+}
+
+}  // namespace
+}  // namespace vmrefclock
