@@ -1,0 +1,250 @@
+#include "ipc/chrony_control.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+extern char** environ;
+
+namespace vmrefclock {
+
+namespace {
+
+std::string errno_text(const char* what, int e) {
+    return std::string(what) + ": " + std::strerror(e);
+}
+
+std::string seconds_text(int64_t ns) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) * 1e-9);
+    return buf;
+}
+
+std::string trimmed(std::string s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+ChronyControl::ChronyControl(EventLoop& loop, std::string chronyc, std::string control_socket,
+                             int64_t timeout_ns)
+    : loop_(loop),
+      chronyc_(std::move(chronyc)),
+      control_socket_(std::move(control_socket)),
+      timeout_ns_(timeout_ns),
+      timeout_timer_(loop, [this] { on_timeout(); }),
+      deferred_report_(loop, [this] { report_spawn_failure(); }) {}
+
+ChronyControl::~ChronyControl() {
+    if (pid_ > 0) {
+        // The whole process group: chronyc itself forks nothing, but a wrapper script
+        // standing in for it might.
+        kill(-pid_, SIGKILL);
+        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+    close_fds();
+}
+
+void ChronyControl::reset_sources(std::string reason) {
+    if (!enabled()) {
+        spdlog::debug("chrony reset ({}) skipped: no control socket configured", reason);
+        return;
+    }
+    if (busy()) {
+        spdlog::debug("chrony reset ({}) queued behind the running one", reason);
+        queued_ = true;
+        queued_reason_ = std::move(reason);
+        return;
+    }
+    reason_ = std::move(reason);
+    start();
+}
+
+void ChronyControl::start() {
+    output_.clear();
+    timed_out_ = false;
+    spdlog::info("resetting chrony sources ({}): {} -h {} reset sources", reason_, chronyc_,
+                 control_socket_);
+
+    auto fail_spawn = [this](std::string error) {
+        // Reported from the loop so that on_done never runs inside reset_sources().
+        spawn_failed_ = true;
+        spawn_error_ = std::move(error);
+        if (!deferred_report_.arm(1, 0)) report_spawn_failure();
+    };
+
+    int pipe_fds[2];
+    // Only our end is non-blocking: the child's stdout stays an ordinary blocking pipe.
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return fail_spawn(errno_text("pipe2", errno));
+    const int read_fd = pipe_fds[0];
+    const int write_fd = pipe_fds[1];
+    fcntl(read_fd, F_SETFL, fcntl(read_fd, F_GETFL) | O_NONBLOCK);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, write_fd, 1);
+    posix_spawn_file_actions_adddup2(&actions, write_fd, 2);
+
+    // The daemon blocks signals for its signalfd and may ignore SIGPIPE; both would be
+    // inherited across exec. Its own process group lets a timeout kill all of it.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+
+    std::vector<std::string> args = {chronyc_, "-h", control_socket_, "reset", "sources"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    pid_t pid = -1;
+    const int rc = posix_spawnp(&pid, chronyc_.c_str(), &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close(write_fd);
+    if (rc != 0) {
+        close(read_fd);
+        return fail_spawn("cannot run " + chronyc_ + ": " + std::strerror(rc));
+    }
+
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd < 0) {
+        // Without a pidfd the exit cannot be watched from the loop (kernels before 5.3).
+        const int e = errno;
+        kill(-pid, SIGKILL);
+        while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        close(read_fd);
+        return fail_spawn(errno_text("pidfd_open", e));
+    }
+
+    pid_ = pid;
+    pidfd_ = pidfd;
+    output_fd_ = read_fd;
+    loop_.add(output_fd_, EPOLLIN, [this](uint32_t) { on_output(); });
+    loop_.add(pidfd_, EPOLLIN, [this](uint32_t) { on_exit(); });
+    timeout_timer_.arm(timeout_ns_, 0);
+}
+
+void ChronyControl::on_output() {
+    if (output_fd_ < 0) return;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = read(output_fd_, buf, sizeof buf);
+        if (n > 0) {
+            // Keep reading past the bound so a chatty child never blocks on a full pipe.
+            const size_t room = kMaxOutputBytes - std::min(output_.size(), kMaxOutputBytes);
+            output_.append(buf, std::min(room, static_cast<size_t>(n)));
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        // EOF (or a read error): stop watching, or EPOLLHUP would fire forever.
+        loop_.remove(output_fd_);
+        close(output_fd_);
+        output_fd_ = -1;
+        return;
+    }
+}
+
+void ChronyControl::on_exit() {
+    if (pid_ <= 0) return;
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == 0) return;  // pidfd readable before the exit is reapable: not expected
+    if (r < 0 && errno == EINTR) return;
+    // Whatever the child wrote before exiting is in the pipe now.
+    on_output();
+    pid_ = -1;
+
+    std::string detail;
+    bool ok = false;
+    if (r < 0) {
+        // ECHILD: someone else reaped it (a waitpid(-1) elsewhere in the process).
+        detail = errno_text("waitpid", errno);
+    } else if (timed_out_) {
+        detail = "timed out after " + seconds_text(timeout_ns_) + ", killed";
+    } else if (WIFEXITED(status)) {
+        ok = WEXITSTATUS(status) == 0;
+        detail = "exit status " + std::to_string(WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        detail = "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                 strsignal(WTERMSIG(status)) + ")";
+    } else {
+        detail = "ended with wait status " + std::to_string(status);
+    }
+    std::string out = trimmed(output_);
+    if (!out.empty()) detail += ": " + out;
+    if (output_.size() >= kMaxOutputBytes) detail += " [output truncated]";
+    finish(ok, std::move(detail));
+}
+
+void ChronyControl::on_timeout() {
+    if (pid_ <= 0 || timed_out_) return;
+    spdlog::warn("chronyc still running after {}, killing it", seconds_text(timeout_ns_));
+    timed_out_ = true;
+    // Not yet reaped, so the pid (and group id) cannot have been reused.
+    kill(-pid_, SIGKILL);
+    // The exit then arrives through the pidfd like any other.
+}
+
+void ChronyControl::report_spawn_failure() {
+    if (!spawn_failed_) return;
+    spawn_failed_ = false;
+    finish(false, spawn_error_);
+}
+
+void ChronyControl::finish(bool ok, std::string detail) {
+    close_fds();
+    if (ok) {
+        spdlog::info("chrony sources reset ({}): {}", reason_, detail);
+    } else {
+        spdlog::warn("chrony reset ({}) failed: {}", reason_, detail);
+    }
+    const bool run_again = queued_;
+    queued_ = false;
+    std::string next_reason = std::move(queued_reason_);
+    // A copy: the callback may replace on_done.
+    auto callback = on_done;
+    if (callback) callback(ok, detail);
+    if (run_again && !busy()) {
+        reason_ = std::move(next_reason);
+        start();
+    }
+}
+
+void ChronyControl::close_fds() {
+    timeout_timer_.disarm();
+    if (output_fd_ >= 0) {
+        loop_.remove(output_fd_);
+        close(output_fd_);
+        output_fd_ = -1;
+    }
+    if (pidfd_ >= 0) {
+        loop_.remove(pidfd_);
+        close(pidfd_);
+        pidfd_ = -1;
+    }
+}
+
+}  // namespace vmrefclock
