@@ -1,0 +1,151 @@
+#include "ipc/status_client.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace vmrefclock {
+
+namespace {
+
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Waits for `events` on fd until the deadline; false on timeout or poll error.
+bool wait_for(int fd, short events, int64_t deadline_ns) {
+    for (;;) {
+        int64_t left_ns = deadline_ns - monotonic_ns();
+        if (left_ns <= 0) return false;
+        pollfd p{fd, events, 0};
+        int rc = poll(&p, 1, static_cast<int>((left_ns + 999'999) / 1'000'000));
+        if (rc > 0) return true;
+        if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+}  // namespace
+
+Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64_t timeout_ns) {
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path) {
+        return make_error("status socket path \"" + socket_path + "\" is empty or too long");
+    }
+    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno), errno);
+    StatusClient client(fd, socket_path);
+    int64_t deadline = monotonic_ns() + timeout_ns;
+    int e = 0;
+    // Unix stream sockets say EAGAIN when the listen backlog is full and queue nothing:
+    // try again until the deadline.
+    for (;;) {
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return client;
+        e = errno;
+        if ((e != EAGAIN && e != EINTR) || monotonic_ns() >= deadline) break;
+        usleep(10'000);
+    }
+    switch (e) {
+        case ENOENT:
+            return make_error("vmrefclockd is not running (no socket at " + socket_path + ")", e);
+        case ECONNREFUSED:
+            return make_error(
+                "vmrefclockd is not running (nothing listening on " + socket_path + ")", e);
+        case EACCES:
+            return make_error("permission denied on " + socket_path +
+                                  " (run as root or as a member of the socket's group)",
+                              e);
+        case EAGAIN:
+        case EINTR:
+            return make_error("vmrefclockd is not answering on " + socket_path, e);
+        default:
+            return make_error("connect " + socket_path + ": " + std::strerror(e), e);
+    }
+}
+
+StatusClient::StatusClient(StatusClient&& other) noexcept
+    : fd_(other.fd_), path_(std::move(other.path_)), buffer_(std::move(other.buffer_)) {
+    other.fd_ = -1;
+}
+
+StatusClient& StatusClient::operator=(StatusClient&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) close(fd_);
+        fd_ = other.fd_;
+        path_ = std::move(other.path_);
+        buffer_ = std::move(other.buffer_);
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
+StatusClient::~StatusClient() {
+    if (fd_ >= 0) close(fd_);
+}
+
+Status StatusClient::send_line(const std::string& line, int64_t timeout_ns) {
+    std::string data = line + "\n";
+    int64_t deadline = monotonic_ns() + timeout_ns;
+    size_t done = 0;
+    while (done < data.size()) {
+        ssize_t n = send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n >= 0) {
+            done += static_cast<size_t>(n);
+        } else if (errno == EAGAIN) {
+            if (!wait_for(fd_, POLLOUT, deadline)) {
+                return make_error("timed out sending to " + path_, ETIMEDOUT);
+            }
+        } else if (errno != EINTR) {
+            return make_error("sending to " + path_ + ": " + std::strerror(errno), errno);
+        }
+    }
+    return Ok{};
+}
+
+Result<std::string> StatusClient::read_line(int64_t timeout_ns, size_t max_bytes) {
+    int64_t deadline = monotonic_ns() + timeout_ns;
+    for (;;) {
+        size_t nl = buffer_.find('\n');
+        if (nl != std::string::npos) {
+            std::string line = buffer_.substr(0, nl);
+            buffer_.erase(0, nl + 1);
+            return line;
+        }
+        if (buffer_.size() > max_bytes) return make_error("response from " + path_ + " too long");
+        char buf[65536];
+        ssize_t n = recv(fd_, buf, sizeof buf, 0);
+        if (n > 0) {
+            buffer_.append(buf, static_cast<size_t>(n));
+        } else if (n == 0) {
+            return make_error("vmrefclockd closed the connection on " + path_, EPIPE);
+        } else if (errno == EAGAIN) {
+            if (!wait_for(fd_, POLLIN, deadline)) {
+                return make_error("timed out waiting for vmrefclockd on " + path_, ETIMEDOUT);
+            }
+        } else if (errno != EINTR) {
+            return make_error("reading from " + path_ + ": " + std::strerror(errno), errno);
+        }
+    }
+}
+
+Result<nlohmann::json> StatusClient::request(const nlohmann::json& request, int64_t timeout_ns) {
+    Status sent = send_line(request.dump(), timeout_ns);
+    if (!sent) return sent.error();
+    Result<std::string> line = read_line(timeout_ns);
+    if (!line) return line.error();
+    nlohmann::json response = nlohmann::json::parse(*line, nullptr, false);
+    if (response.is_discarded() || !response.is_object()) {
+        return make_error("vmrefclockd sent a malformed response on " + path_);
+    }
+    return response;
+}
+
+}  // namespace vmrefclock
