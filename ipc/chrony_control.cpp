@@ -141,9 +141,21 @@ void ChronyControl::start() {
     pid_ = pid;
     pidfd_ = pidfd;
     output_fd_ = read_fd;
-    loop_.add(output_fd_, EPOLLIN, [this](uint32_t) { on_output(); });
-    loop_.add(pidfd_, EPOLLIN, [this](uint32_t) { on_exit(); });
-    timeout_timer_.arm(timeout_ns_, 0);
+    auto watched_output = loop_.add(output_fd_, EPOLLIN, [this](uint32_t) { on_output(); });
+    auto watched_exit = loop_.add(pidfd_, EPOLLIN, [this](uint32_t) { on_exit(); });
+    auto armed = timeout_timer_.arm(timeout_ns_, 0);
+    if (!watched_output || !watched_exit || !armed) {
+        // Unwatched, the child would never be reaped: undo the spawn.
+        const Error& e = !watched_output ? watched_output.error()
+                         : !watched_exit ? watched_exit.error()
+                                         : armed.error();
+        kill(-pid_, SIGKILL);
+        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+        close_fds();
+        return fail_spawn("cannot watch chronyc: " + e.message);
+    }
 }
 
 void ChronyControl::on_output() {
