@@ -1,0 +1,250 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace vmrefclock::test {
+
+namespace fs = std::filesystem;
+
+std::string bin_dir() {
+    const char* dir = std::getenv("VMR_BIN_DIR");
+    return dir ? dir : "build/bin";
+}
+
+std::string source_dir() {
+    const char* dir = std::getenv("VMR_SOURCE_DIR");
+    return dir ? dir : ".";
+}
+
+TempDir::TempDir() {
+    char tmpl[] = "/tmp/vmr-it-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = tmpl;
+    chmod(path_.c_str(), 0700);
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+}
+
+Process::Process(std::vector<std::string> argv, std::string log_path)
+    : log_path_(std::move(log_path)) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    // The test may have blocked signals (the daemon library does); children start clean.
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+}
+
+Process::~Process() {
+    stop();
+}
+
+bool Process::running() {
+    if (status_) return false;
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        status_ = status;
+        return false;
+    }
+    return true;
+}
+
+void Process::signal(int signo) {
+    if (running()) kill(pid_, signo);
+}
+
+int Process::stop(std::chrono::milliseconds grace) {
+    if (status_) return *status_;
+    kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + grace;
+    while (running() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!status_) {
+        kill(pid_, SIGKILL);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        status_ = status;
+    }
+    return *status_;
+}
+
+std::string Process::log() const {
+    return read_file(log_path_);
+}
+
+std::string run_command(const std::vector<std::string>& argv, int* exit_code) {
+    char tmpl[] = "/tmp/vmr-cmd-XXXXXX";
+    int fd = mkstemp(tmpl);
+    close(fd);
+    int status = 0;
+    {
+        Process p(argv, tmpl);
+        while (p.running()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        status = p.stop();
+    }
+    std::string out = read_file(tmpl);
+    unlink(tmpl);
+    if (exit_code) *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    return out;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(step);
+    }
+    return condition();
+}
+
+int64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+void write_file(const std::string& path, const std::string& content) {
+    std::ofstream(path) << content;
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+    std::vector<std::string> fields;
+    std::stringstream ss(line);
+    std::string field;
+    while (std::getline(ss, field, ',')) fields.push_back(field);
+    return fields;
+}
+
+Chrony::Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf)
+    : sock_path_(dir.file("vmrefclock.sock")), cmd_path_(dir.file("chronyd.sock")) {
+    std::string conf = dir.file("chrony.conf");
+    write_file(conf, "refclock SOCK " + sock_path_ + " refid VMCK poll " +
+                         std::to_string(refclock_poll) + " precision 1e-7\n" + "bindcmdaddress " +
+                         cmd_path_ + "\n" + "cmdport 0\nport 0\n" + "pidfile " +
+                         dir.file("chronyd.pid") + "\n" + extra_conf);
+    process_ = std::make_unique<Process>(
+        std::vector<std::string>{"chronyd", "-x", "-d", "-u", "root", "-f", conf},
+        dir.file("chronyd.log"));
+    bool ready = wait_until(
+        [&] {
+            int rc = 1;
+            chronyc({"tracking"}, &rc);
+            return rc == 0;
+        },
+        std::chrono::seconds(10));
+    if (!ready) throw std::runtime_error("private chronyd did not start: " + log());
+}
+
+Chrony::~Chrony() {
+    process_->stop();
+}
+
+std::string Chrony::chronyc(const std::vector<std::string>& args, int* exit_code) const {
+    std::vector<std::string> argv{"chronyc", "-h", cmd_path_, "-c"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, exit_code);
+}
+
+namespace {
+std::vector<std::string> line_with(const std::string& output, const std::string& needle) {
+    std::stringstream ss(output);
+    std::string line;
+    while (std::getline(ss, line)) {
+        auto fields = split_csv(line);
+        for (const auto& f : fields) {
+            if (f == needle) return fields;
+        }
+    }
+    return {};
+}
+}  // namespace
+
+std::vector<std::string> Chrony::source_fields() const {
+    return line_with(chronyc({"sources"}), "VMCK");
+}
+
+std::vector<std::string> Chrony::sourcestats_fields() const {
+    return line_with(chronyc({"sourcestats"}), "VMCK");
+}
+
+std::optional<double> Chrony::tracking_system_time_s() const {
+    auto fields = split_csv(chronyc({"tracking"}));
+    if (fields.size() < 5) return std::nullopt;
+    try {
+        return std::stod(fields[4]);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+std::optional<Truth> read_truth(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return std::nullopt;
+    Truth truth;
+    std::string line;
+    bool have_time = false;
+    while (std::getline(in, line)) {
+        auto eq = line.find('=');
+        if (eq == std::string::npos) continue;
+        std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+        try {
+            if (key == "realtime_ns") {
+                truth.realtime_ns = std::stoll(value);
+                have_time = true;
+            } else if (key == "offset_ns") {
+                truth.offset_ns = std::stod(value);
+            } else if (key == "freq_ppm") {
+                truth.freq_ppm = std::stod(value);
+            } else if (key == "disruptions") {
+                truth.disruptions = std::stoull(value);
+            }
+        } catch (...) {
+            return std::nullopt;
+        }
+    }
+    if (!have_time) return std::nullopt;
+    return truth;
+}
+
+}  // namespace vmrefclock::test

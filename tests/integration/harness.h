@@ -1,0 +1,106 @@
+// Integration-test plumbing: private temp dirs, child processes that are always
+// reaped, a private chronyd (-x: never touches the system clock), and the simulator's
+// truth file.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace vmrefclock::test {
+
+std::string bin_dir();     // from VMR_BIN_DIR
+std::string source_dir();  // from VMR_SOURCE_DIR
+
+// mkdtemp with mode 0700 (chronyd insists on it for its socket directory); removed
+// recursively on destruction.
+class TempDir {
+  public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+  private:
+    std::string path_;
+};
+
+// A child process with stdout+stderr to a log file; SIGTERM, then SIGKILL, and reaped
+// on destruction, so a failing test leaves nothing running.
+class Process {
+  public:
+    Process(std::vector<std::string> argv, std::string log_path);
+    ~Process();
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+
+    pid_t pid() const { return pid_; }
+    bool running();
+    void signal(int signo);
+    // Stops the process (SIGTERM, SIGKILL after `grace`) and returns its wait status.
+    int stop(std::chrono::milliseconds grace = std::chrono::milliseconds(3000));
+    std::string log() const;
+
+  private:
+    pid_t pid_ = -1;
+    std::string log_path_;
+    std::optional<int> status_;
+};
+
+// Runs a command to completion and returns its stdout (stderr appended); exit code
+// through `exit_code`.
+std::string run_command(const std::vector<std::string>& argv, int* exit_code = nullptr);
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step = std::chrono::milliseconds(100));
+
+int64_t realtime_ns();
+void write_file(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);
+
+// A private chronyd with one SOCK refclock, its command socket in the temp dir.
+class Chrony {
+  public:
+    Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf = "");
+    ~Chrony();
+
+    const std::string& sock_path() const { return sock_path_; }
+    const std::string& command_socket() const { return cmd_path_; }
+    // chronyc -h <command socket> -c <args...>: CSV output.
+    std::string chronyc(const std::vector<std::string>& args, int* exit_code = nullptr) const;
+    // Fields of the refclock's line in `chronyc -c sources` / `sourcestats` (empty if none).
+    std::vector<std::string> source_fields() const;
+    std::vector<std::string> sourcestats_fields() const;
+    // chrony's estimate of true - system now: `chronyc -c tracking` field 5, in seconds.
+    std::optional<double> tracking_system_time_s() const;
+    std::string log() const { return process_->log(); }
+    bool running() { return process_->running(); }
+
+  private:
+    std::string sock_path_;
+    std::string cmd_path_;
+    std::unique_ptr<Process> process_;
+};
+
+// The simulator's truth file: true - system at time T is
+// offset_ns + freq_ppm * 1e-6 * (T - realtime_ns).
+struct Truth {
+    int64_t realtime_ns = 0;
+    double offset_ns = 0;
+    double freq_ppm = 0;
+    uint64_t disruptions = 0;
+    double at(int64_t t_ns) const {
+        return offset_ns + freq_ppm * 1e-6 * static_cast<double>(t_ns - realtime_ns);
+    }
+};
+std::optional<Truth> read_truth(const std::string& path);
+
+std::vector<std::string> split_csv(const std::string& line);
+
+}  // namespace vmrefclock::test
