@@ -27,7 +27,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kIdleCheckIntervalNs = 1'000'000'000;
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxReasonBytes = 200;
 
@@ -191,8 +190,7 @@ void StatusServer::on_accept() {
             spdlog::warn("status socket: accept: {}", std::strerror(errno));
             loop_.modify(listen_fd_, 0);
             if (!idle_timer_armed_) {
-                idle_timer_.arm(kIdleCheckIntervalNs, kIdleCheckIntervalNs);
-                idle_timer_armed_ = true;
+                arm_idle_timer();
             }
             return;
         }
@@ -218,10 +216,7 @@ void StatusServer::on_accept() {
             continue;
         }
         clients_[fd] = std::move(client);
-        if (!idle_timer_armed_) {
-            idle_timer_.arm(kIdleCheckIntervalNs, kIdleCheckIntervalNs);
-            idle_timer_armed_ = true;
-        }
+        if (!idle_timer_armed_) arm_idle_timer();
     }
 }
 
@@ -397,6 +392,13 @@ void StatusServer::update_interest(Client& client) {
     if (client.reading && !client.closing) events |= EPOLLIN | EPOLLRDHUP;
     if (!client.output.empty()) events |= EPOLLOUT;
     loop_.modify(client.fd, events);
+}
+
+void StatusServer::arm_idle_timer() {
+    // Idle clients are closed between 1 and 1.5 timeouts after their last activity.
+    int64_t interval = std::clamp<int64_t>(options_.idle_timeout_ns / 2, 1'000'000, 1'000'000'000);
+    idle_timer_.arm(interval, interval);
+    idle_timer_armed_ = true;
 }
 
 void StatusServer::close_client(int fd) {

@@ -86,6 +86,7 @@ class StatusServer {
     void update_interest(Client& client);
     void close_client(int fd);
     void on_idle_check();
+    void arm_idle_timer();
     bool peer_may_reset(int fd) const;
 
     EventLoop& loop_;

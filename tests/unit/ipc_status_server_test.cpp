@@ -1,0 +1,376 @@
+// StatusServer on a real EventLoop (on its own thread) with real client sockets.
+#include <grp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "ipc/event_loop.h"
+#include "ipc/status_client.h"
+#include "ipc/status_server.h"
+
+namespace vmrefclock {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+// Runs a loop with a server on a thread; stops it through an eventfd (the loop is
+// not thread-safe, so the test thread never touches it while it runs).
+class ServerFixture : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/vmr_status_XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        chmod(dir_.c_str(), 0755);  // lets the unprivileged child reach the socket
+        options_.socket_path = dir_ + "/status.sock";
+        callbacks_.snapshot = [this] {
+            ++snapshots_;
+            StatusSnapshot s;
+            s.state = DaemonState::ok;
+            s.reason = "fine";
+            s.version = "test";
+            return s;
+        };
+        callbacks_.samples = [](size_t n) {
+            std::vector<SampleRecord> out;
+            for (size_t i = 0; i < n; ++i) out.push_back({int64_t(i), 1.5, 2, 3, true});
+            return out;
+        };
+        callbacks_.reset = [this](const std::string& reason) -> Status {
+            ++resets_;
+            last_reason_ = reason;
+            return Ok{};
+        };
+        callbacks_.sources = [] { return std::string("vmclock /dev/vmclock0: ok"); };
+    }
+
+    void TearDown() override {
+        stop();
+        std::filesystem::remove_all(dir_);
+    }
+
+    void start() {
+        auto created = StatusServer::create(loop_, options_, callbacks_);
+        ASSERT_TRUE(created) << created.error().message;
+        server_ = std::move(*created);
+        wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        ASSERT_TRUE(loop_.add(wake_fd_, EPOLLIN, [this](uint32_t) { loop_.stop(); }));
+        thread_ = std::thread([this] { loop_.run(); });
+    }
+
+    void stop() {
+        if (!thread_.joinable()) return;
+        uint64_t one = 1;
+        ASSERT_EQ(write(wake_fd_, &one, sizeof one), ssize_t(sizeof one));
+        thread_.join();
+        loop_.remove(wake_fd_);
+        close(wake_fd_);
+        server_.reset();
+    }
+
+    StatusClient connect() {
+        auto c = StatusClient::connect(options_.socket_path);
+        EXPECT_TRUE(c) << c.error().message;
+        return std::move(*c);
+    }
+
+    static json ask(StatusClient& c, const json& request) {
+        auto r = c.request(request);
+        EXPECT_TRUE(r) << r.error().message;
+        return r ? *r : json();
+    }
+
+    static bool closed_by_server(StatusClient& c, int64_t timeout_ns = 3'000'000'000) {
+        for (;;) {
+            auto line = c.read_line(timeout_ns);
+            if (!line) return line.error().code == EPIPE || line.error().code == ECONNRESET;
+        }
+    }
+
+    std::string dir_;
+    StatusServerOptions options_;
+    StatusCallbacks callbacks_;
+    EventLoop loop_;
+    std::unique_ptr<StatusServer> server_;
+    int wake_fd_ = -1;
+    std::thread thread_;
+    std::atomic<int> snapshots_{0};
+    std::atomic<int> resets_{0};
+    std::string last_reason_;
+};
+
+TEST_F(ServerFixture, CommandsRoundTrip) {
+    start();
+    StatusClient c = connect();
+    json status = ask(c, {{"cmd", "status"}});
+    EXPECT_EQ(status["ok"], true);
+    EXPECT_EQ(status["status"]["state"], "ok");
+    EXPECT_EQ(status["status"].get<StatusSnapshot>().reason, "fine");
+
+    json samples = ask(c, {{"cmd", "samples"}, {"n", 3}});
+    ASSERT_EQ(samples["samples"].size(), 3u);
+    EXPECT_EQ(samples["samples"][2].get<SampleRecord>().time_ns, 2);
+
+    json metrics = ask(c, {{"cmd", "metrics"}});
+    EXPECT_NE(metrics["metrics"].get<std::string>().find("vmrefclock_build_info"),
+              std::string::npos);
+
+    EXPECT_EQ(ask(c, {{"cmd", "sources"}})["sources"], "vmclock /dev/vmclock0: ok");
+
+    json reset = ask(c, {{"cmd", "reset"}, {"reason", "operator says so"}});
+    EXPECT_EQ(reset, json({{"ok", true}}));
+    stop();
+    EXPECT_EQ(resets_, 1);
+    EXPECT_EQ(last_reason_, "operator says so");
+}
+
+TEST_F(ServerFixture, SocketIsPrivateAndCleanedUp) {
+    // A stale socket file from a crash is replaced.
+    int stale = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strcpy(addr.sun_path, options_.socket_path.c_str());
+    ASSERT_EQ(bind(stale, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    close(stale);
+    start();
+    struct stat st {};
+    ASSERT_EQ(stat(options_.socket_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0660u);
+    // A live socket is never taken over.
+    EventLoop other;
+    auto second = StatusServer::create(other, options_, callbacks_);
+    ASSERT_FALSE(second);
+    EXPECT_NE(second.error().message.find("listening"), std::string::npos);
+    stop();
+    EXPECT_FALSE(std::filesystem::exists(options_.socket_path));
+}
+
+TEST_F(ServerFixture, NotRunningErrorIsClear) {
+    auto c = StatusClient::connect(options_.socket_path);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().message,
+              "vmrefclockd is not running (no socket at " + options_.socket_path + ")");
+}
+
+TEST_F(ServerFixture, GarbageGetsErrorsAndServerKeepsAnswering) {
+    start();
+    StatusClient c = connect();
+    std::mt19937 rng(5);
+    const std::vector<std::string> shapes = {"{",
+                                             "}",
+                                             "[]",
+                                             "null",
+                                             "42",
+                                             "\"status\"",
+                                             "{\"cmd\":5}",
+                                             "{\"cmd\":null}",
+                                             "{\"cmd\":\"STATUS\"}",
+                                             "{\"cmd\":\"samples\",\"n\":\"ten\"}",
+                                             "{\"cmd\":\"samples\",\"n\":-1}",
+                                             "{\"cmd\":\"samples\",\"n\":1.5}",
+                                             "{\"cmd\":\"reset\",\"reason\":7}",
+                                             "{\"cmd\":\"status\"",
+                                             "\xff\xfe{}",
+                                             "{\"cmd\":[]}"};
+    for (int i = 0; i < 200; ++i) {
+        std::string line = shapes[i % shapes.size()];
+        if (i >= static_cast<int>(shapes.size())) {
+            for (int k = 0; k < 40; ++k) {
+                char ch = static_cast<char>(rng() % 256);
+                line += (ch == '\n') ? ' ' : ch;
+            }
+        }
+        ASSERT_TRUE(c.send_line(line));
+        auto response = c.read_line();
+        ASSERT_TRUE(response) << i << ": " << response.error().message;
+        json j = json::parse(*response);
+        EXPECT_EQ(j["ok"], false) << i << ": " << line;
+        EXPECT_TRUE(j["error"].is_string());
+    }
+    EXPECT_EQ(ask(c, {{"cmd", "status"}})["ok"], true);
+}
+
+TEST_F(ServerFixture, OversizedRequestIsRefusedAndClosed) {
+    start();
+    StatusClient big = connect();
+    ASSERT_TRUE(big.send_line(std::string(5000, 'x')));
+    auto response = big.read_line();
+    ASSERT_TRUE(response);
+    EXPECT_NE(response->find("too long"), std::string::npos);
+    EXPECT_TRUE(closed_by_server(big));
+    // Without a newline at all, too.
+    StatusClient endless = connect();
+    std::string chunk(1000, '{');
+    for (int i = 0; i < 6; ++i) {
+        ::send(endless.fd(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+    }
+    EXPECT_TRUE(closed_by_server(endless));
+    StatusClient c = connect();
+    EXPECT_EQ(ask(c, {{"cmd", "status"}})["ok"], true);
+}
+
+TEST_F(ServerFixture, HalfWrittenRequestsDoNotBlockOthers) {
+    start();
+    StatusClient half = connect();
+    std::string part = "{\"cmd\":\"sta";
+    ASSERT_EQ(::send(half.fd(), part.data(), part.size(), MSG_NOSIGNAL), ssize_t(part.size()));
+    StatusClient gone = connect();
+    ASSERT_EQ(::send(gone.fd(), part.data(), part.size(), MSG_NOSIGNAL), ssize_t(part.size()));
+    { StatusClient dropped = std::move(gone); }  // closes mid-request
+    StatusClient other = connect();
+    EXPECT_EQ(ask(other, {{"cmd", "status"}})["ok"], true);
+    ASSERT_TRUE(half.send_line("tus\"}"));
+    auto response = half.read_line();
+    ASSERT_TRUE(response);
+    EXPECT_EQ(json::parse(*response)["status"]["state"], "ok");
+}
+
+TEST_F(ServerFixture, ClientLimit) {
+    options_.max_clients = 4;
+    start();
+    std::vector<StatusClient> clients;
+    for (int i = 0; i < 4; ++i) {
+        clients.push_back(connect());
+        EXPECT_EQ(ask(clients.back(), {{"cmd", "status"}})["ok"], true);
+    }
+    StatusClient extra = connect();
+    auto refused = extra.read_line();
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(json::parse(*refused), json({{"ok", false}, {"error", "too many clients"}}));
+    EXPECT_TRUE(closed_by_server(extra));
+    clients.pop_back();
+    // The server notices the close on its next loop round.
+    bool served = false;
+    for (int attempt = 0; attempt < 50 && !served; ++attempt) {
+        StatusClient again = connect();
+        auto r = again.request({{"cmd", "status"}});
+        served = r && (*r)["ok"] == true;
+        if (!served) std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(served);
+}
+
+TEST_F(ServerFixture, IdleClientsAreClosed) {
+    options_.idle_timeout_ns = 200'000'000;
+    start();
+    StatusClient idle = connect();
+    auto t0 = std::chrono::steady_clock::now();
+    EXPECT_TRUE(closed_by_server(idle));
+    auto waited = std::chrono::steady_clock::now() - t0;
+    EXPECT_GE(waited, 150ms);
+    EXPECT_LT(waited, 2s);
+    StatusClient c = connect();
+    EXPECT_EQ(ask(c, {{"cmd", "status"}})["ok"], true);
+}
+
+TEST_F(ServerFixture, SlowReaderDoesNotStallOthers) {
+    options_.max_pending_output_bytes = 16 * 1024;
+    start();
+    StatusClient slow = connect();
+    constexpr int kRequests = 3000;  // ~100 bytes each response: far beyond the bound
+    std::thread writer([&] {
+        for (int i = 0; i < kRequests; ++i) {
+            ASSERT_TRUE(slow.send_line("{\"cmd\":\"samples\",\"n\":1}", 20'000'000'000));
+        }
+    });
+    std::this_thread::sleep_for(200ms);
+    StatusClient other = connect();
+    EXPECT_EQ(ask(other, {{"cmd", "status"}})["ok"], true);
+    int answered = 0;
+    for (; answered < kRequests; ++answered) {
+        auto line = slow.read_line();
+        ASSERT_TRUE(line) << answered << ": " << line.error().message;
+        ASSERT_EQ(json::parse(*line)["ok"], true);
+    }
+    writer.join();
+    EXPECT_EQ(answered, kRequests);
+}
+
+// Forks before the loop thread exists; the child drops to `nobody` with the given
+// groups, connects and asks for a reset, and writes the response line to result_fd.
+[[noreturn]] void reset_as_nobody(const std::string& socket_path, std::vector<gid_t> groups,
+                                  int go_fd, int result_fd) {
+    char go;
+    if (read(go_fd, &go, 1) != 1) _exit(10);
+    if (setgroups(groups.size(), groups.data()) != 0 || setgid(65534) != 0 || setuid(65534) != 0) {
+        _exit(11);
+    }
+    auto c = StatusClient::connect(socket_path);
+    if (!c) _exit(12);
+    auto status = c->request({{"cmd", "status"}});
+    if (!status || (*status)["ok"] != true) _exit(13);
+    auto r = c->request({{"cmd", "reset"}});
+    std::string out = r ? r->dump() : "error: " + r.error().message;
+    if (write(result_fd, out.data(), out.size()) < 0) _exit(14);
+    _exit(0);
+}
+
+class ResetPermission : public ServerFixture {
+  protected:
+    std::string run_child(std::vector<gid_t> groups) {
+        if (geteuid() != 0) return "skip";
+        int go[2], result[2];
+        EXPECT_EQ(pipe(go), 0);
+        EXPECT_EQ(pipe(result), 0);
+        pid_t pid = fork();
+        if (pid == 0) reset_as_nobody(options_.socket_path, groups, go[0], result[1]);
+        close(go[0]);
+        close(result[1]);
+        start();
+        // The socket is 0660 root:<group>; open it up so `nobody` can reach the server.
+        chmod(options_.socket_path.c_str(), 0666);
+        EXPECT_EQ(write(go[1], "g", 1), 1);
+        int wstatus = 0;
+        waitpid(pid, &wstatus, 0);
+        char buf[512];
+        ssize_t n = read(result[0], buf, sizeof buf);
+        close(go[1]);
+        close(result[0]);
+        EXPECT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
+        return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+    }
+};
+
+TEST_F(ResetPermission, NonRootPeerIsRefused) {
+    std::string response = run_child({});
+    if (response == "skip") GTEST_SKIP() << "needs root to setuid()";
+    EXPECT_EQ(json::parse(response), json({{"ok", false}, {"error", "permission denied"}}));
+    stop();
+    EXPECT_EQ(resets_, 0);
+}
+
+TEST_F(ResetPermission, MemberOfConfiguredGroupMayReset) {
+    group* daemon_group = getgrnam("daemon");
+    if (!daemon_group) GTEST_SKIP() << "no group \"daemon\"";
+    options_.group = "daemon";
+    // A supplementary group, seen through SO_PEERGROUPS.
+    std::string response = run_child({daemon_group->gr_gid});
+    if (response == "skip") GTEST_SKIP() << "needs root to setuid()";
+    EXPECT_EQ(json::parse(response), json({{"ok", true}}));
+    stop();
+    EXPECT_EQ(resets_, 1);
+}
+
+TEST_F(ResetPermission, UnknownGroupIsAStartupError) {
+    options_.group = "no-such-group-vmr";
+    auto created = StatusServer::create(loop_, options_, callbacks_);
+    ASSERT_FALSE(created);
+    EXPECT_NE(created.error().message.find("no-such-group-vmr"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vmrefclock
