@@ -1,0 +1,74 @@
+#include "systemd/notify.h"
+
+#include <systemd/sd-daemon.h>
+#include <time.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+namespace vmrefclock {
+
+namespace {
+
+int64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Notifier::Notifier() {
+    const char* socket = std::getenv("NOTIFY_SOCKET");
+    enabled_ = socket != nullptr && socket[0] != '\0';
+    uint64_t usec = 0;
+    // > 0 only when WATCHDOG_USEC is set and WATCHDOG_PID (if set) is this process.
+    if (sd_watchdog_enabled(/*unset_environment=*/0, &usec) > 0 && usec > 0) {
+        watchdog_interval_ns_ = static_cast<int64_t>(usec) * 1000;
+    }
+}
+
+void Notifier::send(const std::string& message) {
+    if (!enabled_) return;
+    int rc = sd_notify(/*unset_environment=*/0, message.c_str());
+    if (rc < 0) spdlog::warn("sd_notify({}): {}", message, std::strerror(-rc));
+}
+
+void Notifier::ready() {
+    send("READY=1");
+}
+
+void Notifier::status(std::string_view text) {
+    std::string line(text);
+    // The protocol is newline-separated assignments: a newline would end the value.
+    for (char& c : line) {
+        if (c == '\n') c = ' ';
+    }
+    if (line == last_status_) return;
+    last_status_ = line;
+    send("STATUS=" + line);
+}
+
+void Notifier::watchdog() {
+    if (!enabled_) return;
+    int64_t now = monotonic_ns();
+    if (watchdog_interval_ns_ && last_watchdog_ns_ &&
+        now - *last_watchdog_ns_ < *watchdog_interval_ns_ / 4) {
+        return;
+    }
+    last_watchdog_ns_ = now;
+    send("WATCHDOG=1");
+}
+
+void Notifier::stopping() {
+    send("STOPPING=1");
+}
+
+void Notifier::reloading() {
+    // systemd compares MONOTONIC_USEC with its own clock to order reload messages.
+    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_ns() / 1000));
+}
+
+}  // namespace vmrefclock
