@@ -12,6 +12,12 @@ const char* to_string(Disruption::Cause cause) {
             return "generation";
         case Disruption::Cause::unreliable:
             return "unreliable";
+        case Disruption::Cause::step:
+            return "step";
+        case Disruption::Cause::suspend:
+            return "suspend";
+        case Disruption::Cause::frequency:
+            return "frequency";
     }
     return "unknown";  // unreachable for valid enum values; keeps -Wreturn-type quiet
 }

@@ -21,7 +21,10 @@ struct Disruption {
         marker,      // disruption_marker changed: migration, counter disrupted
         generation,  // vm_generation changed: restored from a snapshot
         unreliable,  // clock_status became unreliable
-        // later: step, suspend, frequency, manual
+        step,        // the offset stepped far outside the prediction (step_detector.h)
+        suspend,     // CLOCK_BOOTTIME - CLOCK_MONOTONIC jumped: guest suspended
+        frequency,   // the frequency moved beyond a bound (frequency_change_detector.h)
+        // later: manual
     };
     Cause cause;
     std::string detail;  // for the log and the status socket
