@@ -1,1 +1,0 @@
-// Anchors vmr_systemd so the library exists before the notify glue does.
