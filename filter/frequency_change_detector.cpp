@@ -5,6 +5,11 @@
 #include <string>
 
 namespace vmrefclock {
+namespace {
+
+constexpr double kLearnFraction = 0.75;
+
+}  // namespace
 
 void FrequencyChangeDetector::reset() {
     baseline_ppm_.reset();
@@ -23,7 +28,12 @@ std::optional<Disruption> FrequencyChangeDetector::observe(const Estimate& estim
     const double change = f - *baseline_ppm_;
     if (std::abs(change) <= options_.bound_ppm) {
         outside_ = 0;
-        *baseline_ppm_ += options_.baseline_weight * change;
+        // Only changes well inside the bound teach the baseline: a real change tilts the
+        // windowed fit over a whole window, and a baseline chasing it all the way would
+        // stay within the bound of it and never fire.
+        if (std::abs(change) <= kLearnFraction * options_.bound_ppm) {
+            *baseline_ppm_ += options_.baseline_weight * change;
+        }
         return std::nullopt;
     }
     // Outside: the baseline is not moved towards a value that may be the disruption.

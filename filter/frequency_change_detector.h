@@ -24,8 +24,13 @@ struct FrequencyChangeDetectorOptions {
     // Consecutive estimates beyond the bound before it counts (one outlier sample can
     // tilt one fit).
     int confirm_polls = 2;
-    // Weight of each new estimate in the baseline (~1/weight polls of memory).
-    double baseline_weight = 0.05;
+    // Weight of each new estimate in the baseline (~1/weight polls of memory). The
+    // baseline lags a ramp by about slope/weight, and learns only from estimates within
+    // 0.75 x bound of it: steering of up to ~0.35 ppm per poll (35 ppm in 50 s) is
+    // followed, while a real change stops the learning before it is reached and fires
+    // once it exceeds the bound (in practice from ~1.1 x bound, since the baseline
+    // follows the first part of the fit's tilt).
+    double baseline_weight = 0.01;
 };
 
 class FrequencyChangeDetector {
