@@ -1,6 +1,7 @@
 #include "filter/sample_filter.h"
 
 #include "filter/least_squares_estimator.h"
+#include "filter/robust_filter.h"
 
 namespace vmrefclock {
 
@@ -13,11 +14,12 @@ Result<Sample> BasicFilter::process(const Batch& batch) {
 }
 
 std::vector<std::string> sample_filter_names() {
-    return {"basic"};
+    return {"basic", "robust"};
 }
 
 Result<std::unique_ptr<SampleFilter>> make_sample_filter(const std::string& name) {
     if (name == "basic") return std::unique_ptr<SampleFilter>(std::make_unique<BasicFilter>());
+    if (name == "robust") return std::unique_ptr<SampleFilter>(std::make_unique<RobustFilter>());
     std::string known;
     for (const auto& n : sample_filter_names()) known += (known.empty() ? "" : ", ") + n;
     return make_error("unknown filter \"" + name + "\" (known: " + known + ")");

@@ -1,0 +1,322 @@
+#include "filter/robust_filter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <span>
+#include <string>
+
+namespace vmrefclock {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// No bound is reported above this (about 31 years): an int64 holds it with room to spare.
+constexpr double kMaxBoundNs = 1e18;
+
+struct Valid {
+    int64_t mid_ns;
+    int64_t offset_ns;
+    int64_t delay_ns;
+};
+
+// A reading's delay, midpoint and offset, or nothing when any of them would overflow
+// int64 (possible only for absurd input, which must not become undefined behaviour).
+std::optional<Valid> validate(const Reading& r, int64_t max_delay) {
+    int64_t delay = 0;
+    if (__builtin_sub_overflow(r.sys_post_ns, r.sys_pre_ns, &delay)) return std::nullopt;
+    if (delay < 0 || delay > max_delay) return std::nullopt;
+    const int64_t mid = r.sys_pre_ns + delay / 2;
+    int64_t offset = 0;
+    if (__builtin_sub_overflow(r.ref_ns, mid, &offset)) return std::nullopt;
+    return Valid{mid, offset, delay};
+}
+
+double quantile(std::vector<int64_t>& v, double q) {
+    const auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
+    return static_cast<double>(v[i]);
+}
+
+}  // namespace
+
+RobustFilter::RobustFilter(RobustFilterOptions options) : options_(options) {
+    // Config-independent defaults, but the core must survive nonsense options too.
+    options_.delay_history = std::clamp(options_.delay_history, 1, 4096);
+    if (!(options_.accept_spread > 0)) options_.accept_spread = 1.0;
+    if (!(options_.error_smoothing > 0 && options_.error_smoothing <= 1)) {
+        options_.error_smoothing = 1.0 / 16;
+    }
+    options_.max_predicted_polls = std::max(options_.max_predicted_polls, 0);
+    if (!(options_.drift_allowance_ns_per_s >= 0)) options_.drift_allowance_ns_per_s = 1.0;
+    if (options_.max_delay_ns < 0) options_.max_delay_ns = 0;
+    clear_model();
+}
+
+void RobustFilter::clear_model() {
+    window_.clear();
+    pending_.clear();
+    pred_err_.fill(kNaN);
+    estimate_.reset();
+}
+
+void RobustFilter::reset() {
+    // Everything learnt before a disruption is void, the delay distribution included:
+    // after a migration the new host's reads may be faster or slower.
+    clear_model();
+    delays_.clear();
+    spiked_run_ = 0;
+    marker_.reset();
+}
+
+// The acceptance threshold: learned from the history once there is some, from this
+// batch alone before that. spread = median - q_lo, the scale of ordinary delay jitter.
+std::optional<double> RobustFilter::delay_threshold(const std::vector<int64_t>& batch_delays,
+                                                    double precision, double& spread) const {
+    std::vector<int64_t> pool;
+    if (delays_.size() >= 8) {
+        for (const auto& d : delays_) pool.insert(pool.end(), d.begin(), d.end());
+    } else {
+        pool = batch_delays;
+    }
+    if (pool.empty()) return std::nullopt;
+    const double lo = quantile(pool, 0.1);
+    const double mid = quantile(pool, 0.5);
+    spread = std::max({mid - lo, precision, 1.0});
+    return lo + options_.accept_spread * spread;
+}
+
+std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) const {
+    if (window_.size() < 2) return std::nullopt;
+    const size_t n = std::min(window_.size(), static_cast<size_t>(chosen_size()));
+    const Candidate& newest = window_.back();
+    std::vector<FitPoint> pts;
+    pts.reserve(n);
+    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
+        const Candidate& c = window_[i];
+        pts.push_back({static_cast<double>(c.time_ns - newest.time_ns) * 1e-9,
+                       c.offset_ns - newest.offset_ns, c.weight, c.err_ns});
+    }
+    const double dt_s = static_cast<double>(time_ns - newest.time_ns) * 1e-9;
+    Prediction p;
+    p.fit = fit_line(pts, dt_s, /*robust=*/true);
+    p.offset_ns = newest.offset_ns + p.fit.value;
+    p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev +
+                 (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns)) return std::nullopt;
+    return p;
+}
+
+// linreg's window choice: how well each window length would have predicted c.
+void RobustFilter::learn_window_errors(const Candidate& c) {
+    if (window_.size() < 2) return;
+    const Candidate& newest = window_.back();
+    std::vector<FitPoint> pts;
+    const size_t n = std::min(window_.size(), static_cast<size_t>(kWindowSizes.back()));
+    pts.reserve(n);
+    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
+        const Candidate& w = window_[i];
+        pts.push_back({static_cast<double>(w.time_ns - newest.time_ns) * 1e-9,
+                       w.offset_ns - newest.offset_ns, w.weight, w.err_ns});
+    }
+    const double x0 = static_cast<double>(c.time_ns - newest.time_ns) * 1e-9;
+    const std::vector<double> pred = predict_by_window(pts, kWindowSizes, x0);
+    for (size_t k = 0; k < kWindowSizes.size(); ++k) {
+        if (std::isnan(pred[k])) break;
+        const double e = std::abs(c.offset_ns - newest.offset_ns - pred[k]);
+        if (!std::isfinite(e)) continue;
+        // A length tracked for the first time starts from the next shorter one's record
+        // (optimistic: the window grows as soon as it has the samples, as linreg's does).
+        if (std::isnan(pred_err_[k]))
+            pred_err_[k] = (k > 0 && !std::isnan(pred_err_[k - 1])) ? pred_err_[k - 1] : e;
+        pred_err_[k] += options_.error_smoothing * (e - pred_err_[k]);
+    }
+}
+
+int RobustFilter::chosen_size() const {
+    int best = static_cast<int>(window_.size());  // all, until a length has a record
+    double best_err = std::numeric_limits<double>::infinity();
+    for (size_t k = 0; k < kWindowSizes.size(); ++k) {
+        if (std::isnan(pred_err_[k]) || kWindowSizes[k] > static_cast<int>(window_.size())) break;
+        if (pred_err_[k] <= best_err) {  // ties: the longer window
+            best_err = pred_err_[k];
+            best = kWindowSizes[k];
+        }
+    }
+    return std::max(best, 1);
+}
+
+Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, double precision) {
+    std::optional<Prediction> p = predict(c.time_ns);
+    double offset = c.offset_ns;
+    double bound = c.err_ns;
+    LineFit fit;
+    fit.n = 1;
+    if (p) {
+        fit = p->fit;
+        offset = p->offset_ns;
+        bound = p->bound_ns;
+        // Never further from the window's samples than they are from each other: a
+        // line through nearly coincident times could otherwise extrapolate to absurdity.
+        double lo = c.offset_ns, hi = c.offset_ns;
+        for (const Candidate& w : window_) {
+            lo = std::min(lo, w.offset_ns);
+            hi = std::max(hi, w.offset_ns);
+        }
+        const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
+        bound += std::abs(clamped - offset);
+        offset = clamped;
+    }
+    bound += host_error_ns + precision;
+    if (!std::isfinite(offset) || !std::isfinite(bound)) {
+        clear_model();
+        return make_error("numerical failure in the fit; window restarted");
+    }
+    bound = std::min(bound, kMaxBoundNs);
+
+    Sample s;
+    s.time_ns = c.time_ns;
+    s.offset_ns = offset;
+    s.delay_ns = c.delay_ns;
+    s.error_ns = static_cast<int64_t>(std::ceil(bound));
+    s.readings_used = c.used;
+    Estimate e;
+    e.time_ns = c.time_ns;
+    e.offset_ns = offset;
+    e.frequency_ppm = fit.slope * 1e-3;  // ns/s -> ppm
+    e.stddev_ns = fit.stddev;
+    e.error_bound_ns = bound;
+    e.samples = std::max(fit.n, 1);
+    estimate_ = e;
+    return s;
+}
+
+Result<Sample> RobustFilter::process(const Batch& batch) {
+    if (!batch.unusable_reason.empty()) {
+        return make_error("source unusable: " + batch.unusable_reason);
+    }
+    double host_error = 0;
+    if (batch.host) {
+        // A new marker is a disruption even if the caller missed it.
+        if (marker_ && *marker_ != batch.host->disruption_marker) reset();
+        marker_ = batch.host->disruption_marker;
+        if (batch.host->time_maxerror_ns) {
+            host_error = std::min(static_cast<double>(*batch.host->time_maxerror_ns), kMaxBoundNs);
+        }
+    }
+    const double precision = std::clamp(static_cast<double>(batch.precision_ns), 1.0, kMaxBoundNs);
+
+    std::vector<Valid> valid;
+    valid.reserve(batch.readings.size());
+    for (const Reading& r : batch.readings) {
+        if (auto v = validate(r, options_.max_delay_ns)) valid.push_back(*v);
+    }
+    if (valid.empty()) {
+        return make_error(batch.readings.empty() ? "empty batch: no readings"
+                                                 : "all readings rejected (negative, overflowing "
+                                                   "or above the maximum delay)");
+    }
+    std::vector<int64_t> batch_delays;
+    batch_delays.reserve(valid.size());
+    for (const Valid& v : valid) batch_delays.push_back(v.delay_ns);
+    double spread = 1;
+    const double threshold = *delay_threshold(batch_delays, precision, spread);
+    delays_.push_back(batch_delays);
+    while (static_cast<int>(delays_.size()) > options_.delay_history) delays_.pop_front();
+
+    const auto min_it =
+        std::min_element(valid.begin(), valid.end(),
+                         [](const Valid& a, const Valid& b) { return a.delay_ns < b.delay_ns; });
+    std::vector<Valid> accepted;
+    for (const Valid& v : valid) {
+        if (static_cast<double>(v.delay_ns) <= threshold) accepted.push_back(v);
+    }
+    if (accepted.empty()) {
+        ++spiked_run_;
+        if (spiked_run_ <= options_.max_predicted_polls && !window_.empty() &&
+            min_it->mid_ns > window_.back().time_ns) {
+            if (std::optional<Prediction> p = predict(min_it->mid_ns)) {
+                // Nothing new learnt: the model speaks for this poll, its bound widened by
+                // the drift since the newest good sample.
+                Sample s;
+                s.time_ns = min_it->mid_ns;
+                s.offset_ns = p->offset_ns;
+                s.delay_ns = min_it->delay_ns;
+                const double bound = std::min(p->bound_ns + host_error + precision, kMaxBoundNs);
+                s.error_ns = static_cast<int64_t>(std::ceil(bound));
+                s.readings_used = 0;
+                return s;
+            }
+        }
+        accepted.push_back(*min_it);
+    } else {
+        spiked_run_ = 0;
+    }
+
+    // Weighted mean of the accepted readings: the weights fall with the excess delay,
+    // which is what the midpoint's error scales with. Differences to the first reading
+    // in 128 bits: the readings of absurd input may lie 2^63 ns apart.
+    const double floor = static_cast<double>(min_it->delay_ns);
+    double sw = 0, sw2 = 0, st = 0, so = 0, serr = 0;
+    int64_t max_delay = 0;
+    for (const Valid& v : accepted) {
+        const double excess = static_cast<double>(v.delay_ns) - floor;
+        const double w = 1.0 / ((excess + spread) * (excess + spread));
+        sw += w;
+        sw2 += w * w;
+        st += w * static_cast<double>(static_cast<__int128>(v.mid_ns) - accepted[0].mid_ns);
+        so += w * static_cast<double>(static_cast<__int128>(v.offset_ns) - accepted[0].offset_ns);
+        serr += w * std::max(static_cast<double>(v.delay_ns) / 2.0, precision);
+        max_delay = std::max(max_delay, v.delay_ns);
+    }
+    Candidate c;
+    c.time_ns = accepted[0].mid_ns + static_cast<int64_t>(std::llround(st / sw));
+    c.offset_ns = static_cast<double>(accepted[0].offset_ns) + so / sw;
+    c.err_ns = serr / sw;
+    c.weight = (sw * sw / sw2) / (c.err_ns * c.err_ns);
+    c.delay_ns = max_delay;
+    c.used = static_cast<int>(accepted.size());
+    if (!std::isfinite(c.offset_ns) || !std::isfinite(c.weight)) {
+        return make_error("readings give no finite offset");
+    }
+
+    // The system clock went back (or stood still): the window's times are of another
+    // timescale now.
+    if (!window_.empty() && c.time_ns <= window_.back().time_ns) clear_model();
+
+    if (std::optional<Prediction> p = predict(c.time_ns)) {
+        const double residual = c.offset_ns - p->offset_ns;
+        const double gate = 2.0 * (p->bound_ns + c.err_ns) + 10.0 * precision;
+        if (std::abs(residual) > gate) {
+            if (!pending_.empty()) {
+                const Candidate& prev = pending_.back();
+                const double dt_s = static_cast<double>(c.time_ns - prev.time_ns) * 1e-9;
+                const double expect = prev.offset_ns + p->fit.slope * dt_s;
+                const double prev_res = prev.offset_ns - (p->offset_ns - p->fit.slope * dt_s);
+                const bool agree = std::abs(c.offset_ns - expect) <=
+                                       2.0 * (prev.err_ns + c.err_ns) + 0.1 * std::abs(residual) &&
+                                   (prev_res > 0) == (residual > 0);
+                if (agree) {
+                    // Confirmed: the reference stepped. Restart from the two samples.
+                    const Candidate first = prev;
+                    clear_model();
+                    window_.push_back(first);
+                    window_.push_back(c);
+                    return emit_fit(c, host_error, precision);
+                }
+            }
+            pending_.assign(1, c);
+            return make_error("sample disagrees with the model by " +
+                              std::to_string(std::llround(residual)) +
+                              " ns; confirming a step before following it");
+        }
+    }
+    pending_.clear();
+
+    learn_window_errors(c);
+    window_.push_back(c);
+    while (window_.size() > static_cast<size_t>(kWindowSizes.back())) window_.pop_front();
+    return emit_fit(c, host_error, precision);
+}
+
+}  // namespace vmrefclock

@@ -1,0 +1,108 @@
+// RobustFilter: the daemon's default SampleFilter. Each poll's batch becomes one sample
+// for chrony in three steps:
+//
+// 1. Selection by delay. A reading's midpoint is off by up to half its delay, and a
+//    preempted read (a spike) can put the reference read anywhere inside it. The delays
+//    of the last kDelayHistory batches give a learned floor q_lo (10 % quantile) and a
+//    typical spread (median - q_lo), as chrony learns its delay quantiles. Readings above
+//    q_lo + accept_spread * spread are rejected; the rest are averaged with weights
+//    falling with their excess delay.
+// 2. Rejection against the model. A sample that disagrees with the model's prediction
+//    by more than twice the sum of both error bounds cannot be explained by noise: it is
+//    not used. Two such samples in a row that agree with each other are a step of the
+//    reference (a master-clock step, no marker): the window restarts from them, so the
+//    filter follows within two polls instead of smoothing the step away.
+// 3. A robust weighted line over an adaptive window. As linuxptp's linreg does, several
+//    window lengths are fitted each poll and each one's error in predicting the next
+//    sample is tracked (exponential average); the length that predicts best is used, so
+//    the window is long when the clock is stable and short when it wanders. The line is
+//    Huber-reweighted (robust to the odd bad sample that passed 1 and 2).
+// When a whole batch is spiked (nothing passes 1), the model's prediction is sent (for
+// up to max_predicted_polls polls in a row) rather than a spiked reading.
+//
+// Error bound of a sample (ns), added up linearly because the parts are independent
+// worst cases, not random errors:
+//   error = sum |c_i| * err_i             the readings' half-delays, through the fit
+//                                         (c_i = each sample's weight in the fitted value;
+//                                         sound if the offset is linear over the window)
+//         + 3 * noise_stddev              the fit's uncertainty from its residual scatter
+//         + (3 * slope_stddev + drift_allowance) * dt
+//                                         drift since the newest good sample (dt = 0
+//                                         except for predictions over spiked batches)
+//         + time_maxerror                 the host's published error, when present
+//         + precision
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "filter/result.h"
+#include "filter/robust_regression.h"
+#include "filter/sample_filter.h"
+#include "filter/types.h"
+
+namespace vmrefclock {
+
+struct RobustFilterOptions {
+    // A delay above this is an interruption, not a clock read (as in SampleSelector).
+    int64_t max_delay_ns = 10'000'000;
+    // Batches whose delays form the learned delay distribution.
+    int delay_history = 64;
+    // Accept readings up to q_lo + accept_spread * (median - q_lo).
+    double accept_spread = 1.0;
+    // Exponential averaging constant of the windows' prediction errors.
+    double error_smoothing = 1.0 / 16;
+    // Spiked batches in a row answered with the model's prediction; beyond that the
+    // lowest-delay reading is used (the delay distribution may have moved for good).
+    int max_predicted_polls = 8;
+    // Unmodelled frequency change allowed for when extrapolating: 1 ns/s = 0.001 ppm.
+    double drift_allowance_ns_per_s = 1.0;
+};
+
+class RobustFilter final : public SampleFilter {
+  public:
+    static constexpr std::array<int, 7> kWindowSizes = {4, 8, 16, 32, 64, 128, 256};
+
+    explicit RobustFilter(RobustFilterOptions options = {});
+    Result<Sample> process(const Batch& batch) override;
+    std::optional<Estimate> estimate() const override { return estimate_; }
+    void reset() override;
+    int samples_in_window() const override { return estimate_ ? estimate_->samples : 0; }
+
+  private:
+    struct Candidate {
+        int64_t time_ns = 0;
+        double offset_ns = 0;
+        double err_ns = 0;  // weighted mean half-delay of its readings
+        double weight = 0;  // for the regression: effective readings / err^2
+        int64_t delay_ns = 0;
+        int used = 0;
+    };
+    struct Prediction {
+        double offset_ns = 0;
+        double bound_ns = 0;  // without the host's error
+        LineFit fit;
+    };
+
+    void clear_model();
+    std::optional<double> delay_threshold(const std::vector<int64_t>& batch_delays,
+                                          double precision, double& spread) const;
+    std::optional<Prediction> predict(int64_t time_ns) const;
+    void learn_window_errors(const Candidate& c);
+    int chosen_size() const;
+    Result<Sample> emit_fit(const Candidate& c, double host_error_ns, double precision);
+
+    RobustFilterOptions options_;
+    std::deque<Candidate> window_;                        // oldest first, times strictly increasing
+    std::array<double, kWindowSizes.size()> pred_err_{};  // NaN: not tracked yet
+    std::deque<std::vector<int64_t>> delays_;             // newest last
+    std::vector<Candidate> pending_;  // clean samples disagreeing with the model
+    int spiked_run_ = 0;
+    std::optional<uint64_t> marker_;
+    std::optional<Estimate> estimate_;
+};
+
+}  // namespace vmrefclock

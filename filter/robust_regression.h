@@ -1,0 +1,44 @@
+// Weighted straight-line fits for the robust filter: a Huber-reweighted fit for the
+// output, and cheap plain fits of many window lengths at once for choosing the window.
+//
+// Points are (x, y) with x in seconds relative to some reference time (so every x is
+// small) and y in ns relative to some reference offset: raw 1.8e18 ns time points
+// would lose all precision in a double.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <vector>
+
+namespace vmrefclock {
+
+struct FitPoint {
+    double x = 0;    // s
+    double y = 0;    // ns
+    double w = 1;    // weight, proportional to 1 / variance
+    double err = 0;  // bound on |y - true offset| (ns), e.g. half the delay
+};
+
+struct LineFit {
+    bool ok = false;
+    int n = 0;
+    double value = 0;         // fitted y at x0 (ns)
+    double slope = 0;         // ns/s
+    double stddev = 0;        // residual standard deviation of a typical point (ns)
+    double slope_stddev = 0;  // standard error of the slope (ns/s)
+    double bias_bound = 0;    // sum |c_i| err_i, c_i = the points' weights in value
+    double noise_stddev = 0;  // standard error of value from the residual scatter
+};
+
+// Weighted least squares line through pts, evaluated at x0. robust: two rounds of
+// Huber reweighting (k = 2 robust sigmas), so a few bad points cannot drag the line.
+// One point: flat line through it. No spread in x: flat line through the mean.
+LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust);
+
+// Plain weighted fits over the newest n points for each n in sizes (ascending), all
+// in one pass from the newest point backwards; pts oldest first. Returns, per size, the
+// fitted value at x0, or NaN when there are fewer than n points.
+std::vector<double> predict_by_window(std::span<const FitPoint> pts, std::span<const int> sizes,
+                                      double x0);
+
+}  // namespace vmrefclock

@@ -1,1 +1,0 @@
-// Anchors vmr_lab so the library exists before the clock lab does.

@@ -1,0 +1,64 @@
+// TraceGenerator: a seeded, deterministic stream of Batches exactly as a source would
+// deliver them, with the truth (true offset at any system time) kept for scoring.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "filter/types.h"
+#include "tests/sim/lab/rng.h"
+#include "tests/sim/lab/scenario.h"
+
+namespace vmrefclock::lab {
+
+// Kind of event that happened at the start of a poll.
+enum class EventKind { none, disruption, master_step };
+
+class TraceGenerator {
+  public:
+    TraceGenerator(ScenarioConfig config, uint64_t seed);
+
+    // The next poll's batch. Never fails: a trace is as long as the caller wants.
+    const Batch& next();
+    // Index of the poll next() returned last (0 for the first).
+    int64_t poll() const { return poll_ - 1; }
+    // The event that happened at the start of the last poll, if any.
+    EventKind event() const { return event_; }
+
+    // True offset (reference - system, ns) at system time t, for any t of the polls
+    // generated so far (before the first poll: extrapolated back from it). This is the
+    // host's true clock: the published clock's re-anchoring error is not part of it,
+    // while master-clock steps are (the reference really moved; we must follow).
+    double truth(int64_t t_ns) const;
+    // True frequency (ppm) during the last poll.
+    double truth_freq_ppm() const { return freq_ppm_; }
+
+    const ScenarioConfig& config() const { return config_; }
+
+  private:
+    struct Anchor {
+        int64_t t_ns;
+        double offset_ns;
+        double freq_ppm;
+    };
+    void advance_clock();
+    void make_readings();
+
+    ScenarioConfig config_;
+    Rng rng_;
+    int64_t poll_ = 0;
+    int64_t poll_time_ns_ = 0;  // nominal time of the next poll
+    double offset_ns_;
+    double freq_walk_ppm_;
+    double freq_ppm_;
+    double host_error_ns_ = 0;
+    double next_host_update_s_ = 0;
+    uint64_t marker_ = 1;
+    int disruptions_ = 0;
+    int master_steps_ = 0;
+    EventKind event_ = EventKind::none;
+    std::vector<Anchor> anchors_;
+    Batch batch_;
+};
+
+}  // namespace vmrefclock::lab
