@@ -210,6 +210,21 @@ TEST(DataDisruptionEndToEnd, FrequencyChangeBeyondTheBoundIsOneDisruption) {
     }
 }
 
+TEST(DataDisruptionEndToEnd, LockedChronySteeringRaisesNothing) {
+    // The offsets are against the guest's CLOCK_REALTIME, which the guest's chrony steers:
+    // at every chrony update (4 s = 8 polls) the slope changes by a few ppm.
+    Pipeline p(FakePtpProfile::kvm_on_tsc(), 31);
+    p.device().delays().spike_probability = 0.05;
+    uint64_t lcg = 1;
+    for (int update = 0; update < 250; ++update) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        const double ppm = 3.0 + static_cast<double>(lcg >> 40) / (1 << 24) * 8.0 - 4.0;
+        p.device().host().set_frequency_ppm(ppm, p.clock().now_ns());
+        p.run(8);
+    }
+    EXPECT_TRUE(p.events().empty()) << describe(p.events());
+}
+
 TEST(DataDisruptionEndToEnd, SmallHostStepIsLeftToTheFilter) {
     Pipeline p(FakePtpProfile::kvm_on_tsc());
     p.run(100);
