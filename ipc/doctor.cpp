@@ -1,0 +1,394 @@
+#include "ipc/doctor.h"
+
+#include <fcntl.h>
+#include <glob.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "ipc/status_client.h"
+
+namespace vmrefclock {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> split_words(const std::string& line) {
+    std::istringstream in(line);
+    std::vector<std::string> words;
+    for (std::string w; in >> w;) words.push_back(w);
+    return words;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+}
+
+std::vector<std::string> glob_paths(const std::string& pattern) {
+    std::vector<std::string> out;
+    glob_t g{};
+    if (glob(pattern.c_str(), 0, nullptr, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+    }
+    globfree(&g);
+    return out;
+}
+
+struct RefclockLine {
+    std::string file;
+    std::vector<std::string> words;
+};
+
+// Every `refclock` directive chronyd would read: the file, `include` globs and the
+// *.conf files of `confdir` directories (first directory wins for equal names, as
+// chronyd does). `sourcedir` files may hold only sources, never refclocks.
+void collect_refclocks(const std::string& path, int depth, std::vector<std::string>& files,
+                       std::vector<RefclockLine>& out) {
+    if (depth > 8) return;
+    std::ifstream in(path);
+    if (!in) return;
+    files.push_back(path);
+    for (std::string line; std::getline(in, line);) {
+        auto words = split_words(line);
+        if (words.empty() || words[0][0] == '#' || words[0][0] == '!' || words[0][0] == ';' ||
+            words[0][0] == '%') {
+            continue;
+        }
+        std::string directive = lower(words[0]);
+        if (directive == "refclock") {
+            out.push_back({path, words});
+        } else if (directive == "include" && words.size() >= 2) {
+            for (const auto& p : glob_paths(words[1])) collect_refclocks(p, depth + 1, files, out);
+        } else if (directive == "confdir") {
+            std::set<std::string> seen;
+            for (size_t i = 1; i < words.size(); ++i) {
+                auto paths = glob_paths(words[i] + "/*.conf");
+                std::sort(paths.begin(), paths.end());
+                for (const auto& p : paths) {
+                    if (seen.insert(fs::path(p).filename()).second) {
+                        collect_refclocks(p, depth + 1, files, out);
+                    }
+                }
+            }
+        }
+    }
+}
+
+std::string option_value(const std::vector<std::string>& words, const std::string& option) {
+    for (size_t i = 3; i + 1 < words.size(); ++i) {
+        if (lower(words[i]) == option) return words[i + 1];
+    }
+    return "";
+}
+
+std::vector<std::string> split_csv(const std::string& line) {
+    std::vector<std::string> out;
+    std::stringstream ss(line);
+    for (std::string f; std::getline(ss, f, ',');) out.push_back(f);
+    return out;
+}
+
+}  // namespace
+
+DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& options) {
+    DoctorCheck c{"time source present and readable", false, "", ""};
+    const std::string& path = config.source.path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) {
+        c.detail = path + ": " + std::strerror(errno);
+        c.hint = config.source.type == "vmclock"
+                     ? "vmclock needs Linux 6.13+ with the ptp_vmclock module (modprobe "
+                       "ptp_vmclock) and a hypervisor that offers the device"
+                     : "load the driver (modprobe ptp_kvm) or set [source] path";
+        return c;
+    }
+    if (!S_ISCHR(st.st_mode)) {
+        c.detail = path + " is not a character device";
+        c.hint = "set [source] path to the clock device";
+        return c;
+    }
+    std::string problem =
+        access_problem(options.service_user, options.service_extra_groups, path, R_OK);
+    if (!problem.empty()) {
+        c.detail = problem;
+        c.hint = "install the udev rule 60-vmrefclock.rules and run: udevadm trigger";
+        return c;
+    }
+    c.passed = true;
+    c.detail = path + " (" + config.source.type + ")";
+    return c;
+}
+
+std::string chrony_refclock_line(const Config& config) {
+    return "refclock SOCK " + config.chrony.socket + " refid VMCK poll " +
+           std::to_string(config.chrony.poll) + " precision 1e-7";
+}
+
+std::string access_problem(const std::string& user, const std::vector<std::string>& extra_groups,
+                           const std::string& path, int mode) {
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found) {
+        return "user " + user + " does not exist (install the package's sysusers file)";
+    }
+    if (pw.pw_uid == 0) return "";
+    std::vector<gid_t> groups(256);
+    int n = static_cast<int>(groups.size());
+    if (getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &n) < 0) n = 0;
+    groups.resize(static_cast<size_t>(n));
+    for (const auto& name : extra_groups) {
+        if (group* g = getgrnam(name.c_str())) groups.push_back(g->gr_gid);
+    }
+    auto allowed = [&](const struct stat& st, int bits) {
+        int shift = st.st_uid == pw.pw_uid                                               ? 6
+                    : std::find(groups.begin(), groups.end(), st.st_gid) != groups.end() ? 3
+                                                                                         : 0;
+        return static_cast<int>((st.st_mode >> shift) & 7u & static_cast<unsigned>(bits)) == bits;
+    };
+    fs::path p = fs::absolute(path);
+    for (fs::path dir = p.parent_path(); !dir.empty(); dir = dir.parent_path()) {
+        struct stat st {};
+        if (stat(dir.c_str(), &st) == 0 && !allowed(st, 1)) {
+            return "user " + user + " cannot enter " + dir.string();
+        }
+        if (dir == dir.root_path()) break;
+    }
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+    int bits = ((mode & R_OK) ? 4 : 0) | ((mode & W_OK) ? 2 : 0);
+    if (!allowed(st, bits)) {
+        return "user " + user + " may not " + ((mode & W_OK) ? "write " : "read ") + path;
+    }
+    return "";
+}
+
+ProgramOutput run_program(const std::vector<std::string>& argv) {
+    ProgramOutput result;
+    int out[2];
+    if (argv.empty() || pipe2(out, O_CLOEXEC) != 0) return result;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(out[0]);
+        close(out[1]);
+        return result;
+    }
+    if (pid == 0) {
+        dup2(out[1], 1);
+        dup2(out[1], 2);
+        std::vector<char*> args;
+        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        execvp(args[0], args.data());
+        std::string msg = argv[0] + ": " + std::strerror(errno) + "\n";
+        (void)!write(2, msg.data(), msg.size());
+        _exit(127);
+    }
+    close(out[1]);
+    // chronyc waits for an unresponsive chronyd for a long time: bound it.
+    for (int waited_ms = 0; waited_ms < 10'000;) {
+        pollfd p{out[0], POLLIN, 0};
+        if (poll(&p, 1, 100) == 0) {
+            waited_ms += 100;
+            continue;
+        }
+        char buf[4096];
+        ssize_t n = read(out[0], buf, sizeof buf);
+        if (n <= 0) break;
+        result.output.append(buf, static_cast<size_t>(n));
+    }
+    close(out[0]);
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return result;
+}
+
+std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
+    std::vector<DoctorCheck> checks;
+    Config config;
+    {
+        DoctorCheck c{"config valid", false, options.config_path, ""};
+        auto loaded = load_config(options.config_path);
+        if (loaded) {
+            config = *loaded;
+            c.passed = true;
+        } else {
+            c.detail = loaded.error().message;
+            c.hint = "fix " + options.config_path +
+                     " (see vmrefclockd.toml(5)); the checks below use the defaults";
+        }
+        checks.push_back(c);
+    }
+    checks.push_back(options.check_source ? options.check_source(config)
+                                          : doctor_source_check(config, options));
+
+    const std::string& sock = config.chrony.socket;
+    {
+        DoctorCheck c{"chronyd's SOCK socket exists and is writable", false, sock, ""};
+        struct stat st {};
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+        bool exists = stat(sock.c_str(), &st) == 0;
+        if (!exists || !S_ISSOCK(st.st_mode)) {
+            c.detail = sock + (exists ? " is not a socket" : " does not exist");
+            c.hint = "add \"" + chrony_refclock_line(config) +
+                     "\" to chrony's config (vmrefclockctl chrony-conf) and restart chronyd";
+        } else {
+            int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            bool live =
+                fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+            int e = errno;
+            if (fd >= 0) close(fd);
+            std::string problem =
+                access_problem(options.service_user, options.service_extra_groups, sock, W_OK);
+            if (!live) {
+                c.detail = sock + ": " + std::strerror(e);
+                c.hint = "chronyd is not running or left a stale socket: systemctl restart chrony";
+            } else if (!problem.empty()) {
+                c.detail = problem;
+                c.hint = "run vmrefclockd with SupplementaryGroups=_chrony (the shipped unit does)";
+            } else {
+                c.passed = true;
+            }
+        }
+        checks.push_back(c);
+    }
+
+    std::vector<std::string> files;
+    std::vector<RefclockLine> refclocks;
+    collect_refclocks(options.chrony_conf, 0, files, refclocks);
+    std::string refid = "VMCK";
+    {
+        DoctorCheck c{"refclock configured in chrony's config", false, "", ""};
+        c.hint = "add the line from \"vmrefclockctl chrony-conf\" to " +
+                 (files.size() > 1 ? "/etc/chrony/conf.d/vmrefclock.conf" : options.chrony_conf) +
+                 " and restart chronyd";
+        const RefclockLine* match = nullptr;
+        for (const auto& r : refclocks) {
+            if (r.words.size() >= 3 && lower(r.words[1]) == "sock" && r.words[2] == sock) {
+                match = &r;
+            }
+        }
+        if (files.empty()) {
+            c.detail = "cannot read " + options.chrony_conf;
+            c.hint = "pass chrony's config with --chrony-conf";
+        } else if (!match) {
+            c.detail = "no \"refclock SOCK " + sock + "\" in " + std::to_string(files.size()) +
+                       " file(s) read from " + options.chrony_conf;
+        } else {
+            std::string poll = option_value(match->words, "poll");
+            if (!option_value(match->words, "refid").empty()) {
+                refid = option_value(match->words, "refid");
+            }
+            // chrony's refclock poll defaults to 4.
+            int chrony_poll = poll.empty() ? 4 : std::atoi(poll.c_str());
+            c.detail = match->file;
+            if (chrony_poll != config.chrony.poll) {
+                c.detail += ": poll " + std::to_string(chrony_poll) +
+                            " but [chrony] poll = " + std::to_string(config.chrony.poll);
+                c.hint = "make the refclock's poll and [chrony] poll equal";
+            } else {
+                c.passed = true;
+            }
+        }
+        checks.push_back(c);
+    }
+
+    {
+        DoctorCheck c{"chrony sees the refclock with full reach", false, "", ""};
+        std::vector<std::string> argv = {config.chrony.chronyc, "-n", "-c"};
+        if (!config.chrony.control_socket.empty()) {
+            argv.insert(argv.end(), {"-h", config.chrony.control_socket});
+        }
+        argv.push_back("sources");
+        ProgramOutput out = options.run ? options.run(argv) : run_program(argv);
+        bool found = false;
+        std::istringstream lines(out.output);
+        for (std::string line; std::getline(lines, line);) {
+            auto f = split_csv(line);
+            if (f.size() < 6 || f[0] != "#" || f[2] != refid) continue;
+            found = true;
+            c.detail = refid + " state '" + f[1] + "' reach " + f[5];
+            if (f[5] != "377") {
+                c.hint =
+                    "reach must be 377 (the last 8 polls good): wait 8 polls after start, "
+                    "then see vmrefclockctl status";
+            } else if (f[1] == "x" || f[1] == "?" || f[1] == "~") {
+                c.hint =
+                    "chrony rejects the refclock (state '" + f[1] + "'): see chronyc sources -v";
+            } else {
+                c.passed = true;
+            }
+        }
+        if (!found) {
+            c.detail = out.exit_status != 0 ? "chronyc: " + out.output.substr(0, 200)
+                                            : "no refclock " + refid + " in chronyc sources";
+            c.hint = out.exit_status != 0 ? "is chronyd running? systemctl status chrony"
+                                          : "configure the refclock (above) and restart chronyd";
+        }
+        while (!c.detail.empty() && c.detail.back() == '\n') c.detail.pop_back();
+        checks.push_back(c);
+    }
+
+    {
+        DoctorCheck c{"vmrefclockd running and ok", false, "", ""};
+        std::string path =
+            options.status_socket.empty() ? config.status.socket : options.status_socket;
+        auto client = StatusClient::connect(path, 2'000'000'000);
+        auto reply = client ? client->request({{"cmd", "status"}}, 2'000'000'000)
+                            : Result<nlohmann::json>(client.error());
+        if (!reply) {
+            c.detail = reply.error().message;
+            c.hint = "systemctl start vmrefclockd; journalctl -u vmrefclockd";
+        } else if (!(*reply).value("ok", false) || !(*reply).contains("status")) {
+            c.detail = (*reply).value("error", "bad response");
+        } else {
+            const auto& s = (*reply)["status"];
+            c.detail = s.value("state", "?") + ": " + s.value("reason", "");
+            c.passed = s.value("state", "") == "ok";
+            if (!c.passed) c.hint = "see vmrefclockctl status and journalctl -u vmrefclockd";
+        }
+        checks.push_back(c);
+    }
+    return checks;
+}
+
+std::string render_doctor(const std::vector<DoctorCheck>& checks) {
+    std::ostringstream out;
+    int failed = 0;
+    for (const auto& c : checks) {
+        out << (c.passed ? "[pass] " : "[FAIL] ") << c.name;
+        if (!c.detail.empty()) out << ": " << c.detail;
+        out << '\n';
+        if (!c.passed) {
+            ++failed;
+            if (!c.hint.empty()) out << "       fix: " << c.hint << '\n';
+        }
+    }
+    out << (failed == 0 ? "all checks passed" : std::to_string(failed) + " check(s) failed")
+        << '\n';
+    return out.str();
+}
+
+}  // namespace vmrefclock

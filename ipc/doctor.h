@@ -1,0 +1,60 @@
+// `vmrefclockctl doctor`: checks the chain from the host clock to chrony, one link at a
+// time, each with pass/fail, what was seen and how to fix it.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+
+namespace vmrefclock {
+
+struct DoctorCheck {
+    std::string name;
+    bool passed = false;
+    std::string detail;  // what was seen
+    std::string hint;    // how to fix it (failures only)
+};
+
+struct ProgramOutput {
+    int exit_status = -1;  // -1: could not run or killed
+    std::string output;
+};
+
+struct DoctorOptions {
+    std::string config_path = "/etc/vmrefclock/vmrefclockd.toml";
+    std::string chrony_conf = "/etc/chrony/chrony.conf";
+    std::string status_socket;  // "" = the one the config names
+    // The user the service runs as, and the groups the unit adds: access checks are
+    // made for that user, not for whoever runs doctor (usually root).
+    std::string service_user = "vmrefclock";
+    std::vector<std::string> service_extra_groups = {"_chrony"};
+    // The time-source check; vmrefclockctl plugs in discovery. Default: the configured
+    // device exists and the service user may read it.
+    std::function<DoctorCheck(const Config&)> check_source;
+    // Runs a program (argv) with a time limit; replaceable in tests.
+    std::function<ProgramOutput(const std::vector<std::string>&)> run;
+};
+
+// Every check, in chain order. The exit code of `doctor` is the number of failures.
+std::vector<DoctorCheck> run_doctor(const DoctorOptions& options);
+std::string render_doctor(const std::vector<DoctorCheck>& checks);
+
+// The default time-source check: the configured device exists, is a character device
+// and the service user may read it.
+DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& options);
+
+// The chrony.conf line matching a configuration.
+std::string chrony_refclock_line(const Config& config);
+
+// Whether `user` (with `extra_groups`) may reach `path` with `mode` (R_OK/W_OK): the
+// file's bits and search permission on every directory above it. Root may do anything.
+// Returns "" when allowed, else why not.
+std::string access_problem(const std::string& user, const std::vector<std::string>& extra_groups,
+                           const std::string& path, int mode);
+
+// Runs argv with a 10 s limit, stdout and stderr together.
+ProgramOutput run_program(const std::vector<std::string>& argv);
+
+}  // namespace vmrefclock

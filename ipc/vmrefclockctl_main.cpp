@@ -1,0 +1,174 @@
+// vmrefclockctl: asks a running vmrefclockd over its status socket, prints chrony's
+// config line for it, and checks the whole chain (doctor).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "config/config.h"
+#include "ipc/doctor.h"
+#include "ipc/status.h"
+#include "ipc/status_client.h"
+#include "sources/discovery.h"
+
+namespace vmrefclock {
+namespace {
+
+using nlohmann::json;
+
+// One request; prints the error and returns nullopt when the daemon says no or is absent.
+std::optional<json> ask(const std::string& socket, const json& request) {
+    auto client = StatusClient::connect(socket);
+    if (!client) {
+        std::cerr << "vmrefclockctl: " << client.error().message << '\n';
+        return std::nullopt;
+    }
+    auto reply = client->request(request);
+    if (!reply) {
+        std::cerr << "vmrefclockctl: " << reply.error().message << '\n';
+        return std::nullopt;
+    }
+    if (!reply->value("ok", false)) {
+        std::cerr << "vmrefclockctl: " << reply->value("error", "request failed") << '\n';
+        return std::nullopt;
+    }
+    return *reply;
+}
+
+// For [source] type = "auto": what the daemon's discovery would choose here.
+DoctorCheck discovery_check() {
+    DoctorCheck c{"time source present and readable", false, "", ""};
+    DiscoveryResult found = discover_sources(DiscoveryOptions{});
+    c.passed = found.time_source != TimeSourceKind::none;
+    c.detail = c.passed ? found.time_source_path + " (" + found.reason + ")" : found.reason;
+    if (!c.passed) {
+        c.hint =
+            "load ptp_kvm or ptp_vmclock (modprobe), or name a PHC in the config; "
+            "vmrefclockctl sources shows what was found";
+    }
+    return c;
+}
+
+int print_json_or(const std::optional<json>& reply, const char* key, bool as_json,
+                  const std::function<std::string(const json&)>& render) {
+    if (!reply) return 1;
+    if (as_json) {
+        std::cout << (*reply)[key].dump(2) << '\n';
+    } else {
+        std::cout << render((*reply)[key]);
+    }
+    return 0;
+}
+
+int run(int argc, char** argv) {
+    CLI::App app{"vmrefclockctl: query and check vmrefclockd"};
+    app.require_subcommand(1);
+    std::string socket = "/run/vmrefclock/status.sock";
+    std::string config_path = "/etc/vmrefclock/vmrefclockd.toml";
+    app.add_option("-s,--socket", socket, "vmrefclockd's status socket")->capture_default_str();
+    app.add_option("-c,--config", config_path, "vmrefclockd's config file (chrony-conf, doctor)")
+        ->capture_default_str();
+    app.set_version_flag("--version", VMREFCLOCK_VERSION);
+
+    bool status_json = false;
+    auto* status = app.add_subcommand("status", "state, offset and health, the state first");
+    status->add_flag("--json", status_json, "the status object as JSON");
+
+    int samples_n = 20;
+    bool samples_json = false;
+    auto* samples = app.add_subcommand("samples", "the last samples, newest last");
+    samples->add_option("-n", samples_n, "how many")
+        ->capture_default_str()
+        ->check(CLI::Range(0, 100000));
+    samples->add_flag("--json", samples_json, "as JSON");
+
+    auto* metrics = app.add_subcommand("metrics", "Prometheus text exposition format");
+    std::string reset_reason;
+    auto* reset = app.add_subcommand(
+        "reset", "discard calibration and reset chrony's sources (root or the socket's group)");
+    reset->add_option("--reason", reset_reason, "logged by the daemon");
+    auto* sources = app.add_subcommand("sources", "the clocks found and the one used");
+    auto* chrony_conf = app.add_subcommand("chrony-conf", "print chrony's refclock line");
+
+    std::string chrony_conf_path = "/etc/chrony/chrony.conf";
+    auto* doctor = app.add_subcommand("doctor", "check the chain; exit code = failed checks");
+    doctor->add_option("--chrony-conf", chrony_conf_path, "chronyd's config file")
+        ->capture_default_str();
+
+    CLI11_PARSE(app, argc, argv);
+    bool socket_given = app.count("--socket") > 0;
+
+    if (*status) {
+        auto reply = ask(socket, {{"cmd", "status"}});
+        return print_json_or(reply, "status", status_json,
+                             [](const json& j) { return render_text(j.get<StatusSnapshot>()); });
+    }
+    if (*samples) {
+        auto reply = ask(socket, {{"cmd", "samples"}, {"n", samples_n}});
+        return print_json_or(reply, "samples", samples_json, [](const json& j) {
+            return render_samples_text(j.get<std::vector<SampleRecord>>());
+        });
+    }
+    if (*metrics) {
+        auto reply = ask(socket, {{"cmd", "metrics"}});
+        if (!reply) return 1;
+        std::cout << (*reply)["metrics"].get<std::string>();
+        return 0;
+    }
+    if (*reset) {
+        json request{{"cmd", "reset"}};
+        if (!reset_reason.empty()) request["reason"] = reset_reason;
+        if (!ask(socket, request)) return 1;
+        std::cout << "reset done\n";
+        return 0;
+    }
+    if (*sources) {
+        auto reply = ask(socket, {{"cmd", "sources"}});
+        if (reply) {
+            std::cout << (*reply)["sources"].get<std::string>();
+            return 0;
+        }
+        // Discovery needs no daemon: show what it would find.
+        std::cerr << "vmrefclockctl: showing local discovery instead\n";
+        std::cout << format_discovery(discover_sources(DiscoveryOptions{}));
+        return 1;
+    }
+    if (*chrony_conf) {
+        auto config = load_config(config_path);
+        if (!config) {
+            std::cerr << "vmrefclockctl: " << config.error().message << '\n';
+            return 1;
+        }
+        std::cout << "# vmrefclockd (" << config_path << "): put in chrony.conf or "
+                  << "/etc/chrony/conf.d/vmrefclock.conf\n"
+                  << chrony_refclock_line(*config) << '\n';
+        return 0;
+    }
+    if (*doctor) {
+        DoctorOptions options;
+        options.config_path = config_path;
+        options.chrony_conf = chrony_conf_path;
+        if (socket_given) options.status_socket = socket;
+        options.check_source = [&options](const Config& config) {
+            if (config.source.type == "auto") return discovery_check();
+            DoctorOptions plain = options;
+            plain.check_source = nullptr;
+            return doctor_source_check(config, plain);
+        };
+        auto checks = run_doctor(options);
+        std::cout << render_doctor(checks);
+        int failed = 0;
+        for (const auto& c : checks) failed += c.passed ? 0 : 1;
+        return failed;
+    }
+    return 0;
+}
+
+}  // namespace
+}  // namespace vmrefclock
+
+int main(int argc, char** argv) {
+    return vmrefclock::run(argc, argv);
+}
