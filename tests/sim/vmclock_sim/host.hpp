@@ -1,0 +1,56 @@
+// The simulated host: its clock model truth(R) = R + offset + freq_ppm * 1e-6 * (R - R0) over
+// CLOCK_REALTIME R, the page fields that describe it, the events that change it, and the truth
+// file that tells tests what was injected.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+
+#include "tests/sim/vmclock_sim/abi.hpp"
+#include "tests/sim/vmclock_sim/options.hpp"
+#include "tests/sim/vmclock_sim/page_writer.hpp"
+#include "tests/sim/vmclock_sim/scenario.hpp"
+#include "tests/sim/vmclock_sim/tsc.hpp"
+
+namespace vmrefclock::sim {
+
+class Host {
+  public:
+    // Calibrates the counter (~100 ms), then creates the page and the truth file.
+    explicit Host(const Options& opts);
+
+    // Applies `events` (may be empty) at one fresh (counter, CLOCK_REALTIME) instant, then
+    // republishes the page and rewrites the truth file. t_s (seconds since start) is only for
+    // the printed event lines.
+    void update(const Event* events, std::size_t n, double t_s);
+
+    long double counter_hz() const { return calib_.hz(); }
+    std::uint64_t marker() const { return state_.disruption_marker; }
+
+  private:
+    // truth(R) - R in seconds, without jitter.
+    long double offset_at(std::int64_t realtime_ns) const;
+    void apply(const Event& e, std::int64_t realtime_ns, double t_s);
+    std::uint64_t new_marker();
+    void compose(const CounterPair& now);
+    void write_truth(std::int64_t realtime_ns) const;
+
+    Options opts_;
+    CounterCalibrator calib_;
+    std::mt19937_64 rng_;
+    std::set<std::uint64_t> used_markers_;
+
+    // Clock model: offset_s_ at realtime r0_ns_, then freq_ppm_.
+    long double offset_s_ = 0;
+    std::int64_t r0_ns_ = 0;
+    double freq_ppm_ = 0;
+    std::uint64_t disruptions_ = 0;
+
+    VmclockAbi state_{};  // everything that is not recomputed from the clock model
+    std::optional<PageWriter> page_;
+};
+
+}  // namespace vmrefclock::sim
