@@ -1,0 +1,113 @@
+// vmrefclockctl doctor's checks over a temporary chrony config and a fake chronyc.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "ipc/doctor.h"
+
+namespace vmrefclock {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Doctor : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/vmr_doctor_XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        fs::create_directories(dir_ / "conf.d");
+        std::ofstream(dir_ / "vmrefclockd.toml") << "[chrony]\npoll = 2\n";
+        std::ofstream(dir_ / "chrony.conf")
+            << "pool 2.debian.pool.ntp.org iburst\nconfdir " << (dir_ / "conf.d").string() << "\n";
+        options_.config_path = dir_ / "vmrefclockd.toml";
+        options_.chrony_conf = dir_ / "chrony.conf";
+        options_.status_socket = dir_ / "status.sock";
+        options_.check_source = [](const Config&) {
+            return DoctorCheck{"time source present and readable", true, "fake", ""};
+        };
+        options_.run = [this](const std::vector<std::string>& argv) {
+            argv_ = argv;
+            return chronyc_;
+        };
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    const DoctorCheck& check(const std::vector<DoctorCheck>& checks, const std::string& prefix) {
+        for (const auto& c : checks) {
+            if (c.name.rfind(prefix, 0) == 0) return c;
+        }
+        static DoctorCheck none;
+        ADD_FAILURE() << "no check " << prefix;
+        return none;
+    }
+
+    fs::path dir_;
+    DoctorOptions options_;
+    ProgramOutput chronyc_{0, "^,-,192.0.2.1,2,6,377,12,0.1,0.1,0.01\n"};
+    std::vector<std::string> argv_;
+};
+
+TEST_F(Doctor, MissingRefclockLineFailsWithAHint) {
+    auto checks = run_doctor(options_);
+    ASSERT_EQ(checks.size(), 6u);
+    EXPECT_TRUE(check(checks, "config valid").passed) << check(checks, "config valid").detail;
+    const DoctorCheck& line = check(checks, "refclock configured");
+    EXPECT_FALSE(line.passed);
+    EXPECT_NE(line.hint.find("vmrefclockctl chrony-conf"), std::string::npos) << line.hint;
+    const DoctorCheck& reach = check(checks, "chrony sees");
+    EXPECT_FALSE(reach.passed);
+    EXPECT_FALSE(reach.hint.empty());
+    const DoctorCheck& daemon = check(checks, "vmrefclockd running");
+    EXPECT_FALSE(daemon.passed);
+    EXPECT_NE(daemon.detail.find("not running"), std::string::npos) << daemon.detail;
+    std::string text = render_doctor(checks);
+    EXPECT_NE(text.find("[FAIL] refclock configured"), std::string::npos) << text;
+    EXPECT_NE(text.find("fix: "), std::string::npos) << text;
+    // chronyc is asked through the configured command socket.
+    EXPECT_EQ(argv_, (std::vector<std::string>{"chronyc", "-n", "-c", "-h",
+                                               "/run/chrony/chronyd.sock", "sources"}));
+}
+
+TEST_F(Doctor, LineInConfdirWithFullReachPasses) {
+    Config defaults;
+    std::ofstream(dir_ / "conf.d/vmrefclock.conf") << chrony_refclock_line(defaults) << "\n";
+    chronyc_.output += "#,*,VMCK,0,2,377,0,0.000001,0.000001,0.0000001\n";
+    auto checks = run_doctor(options_);
+    EXPECT_TRUE(check(checks, "refclock configured").passed)
+        << check(checks, "refclock configured").detail;
+    EXPECT_TRUE(check(checks, "chrony sees").passed) << check(checks, "chrony sees").detail;
+}
+
+TEST_F(Doctor, PartialReachAndPollMismatchFail) {
+    std::ofstream(dir_ / "conf.d/vmrefclock.conf")
+        << "refclock SOCK /run/chrony/vmrefclock.sock refid VMCK poll 3\n";
+    chronyc_.output += "#,?,VMCK,0,3,17,0,0.000001,0.000001,0.0000001\n";
+    auto checks = run_doctor(options_);
+    const DoctorCheck& line = check(checks, "refclock configured");
+    EXPECT_FALSE(line.passed);
+    EXPECT_NE(line.detail.find("poll 3"), std::string::npos) << line.detail;
+    const DoctorCheck& reach = check(checks, "chrony sees");
+    EXPECT_FALSE(reach.passed);
+    EXPECT_NE(reach.detail.find("reach 17"), std::string::npos) << reach.detail;
+}
+
+TEST_F(Doctor, InvalidConfigIsReportedAndDefaultsUsed) {
+    std::ofstream(dir_ / "vmrefclockd.toml") << "[chrony]\nno_such_key = 1\n";
+    auto checks = run_doctor(options_);
+    EXPECT_FALSE(check(checks, "config valid").passed);
+    EXPECT_FALSE(check(checks, "config valid").hint.empty());
+    EXPECT_EQ(checks.size(), 6u);
+}
+
+TEST(DoctorLine, MatchesTheConfig) {
+    Config config;
+    config.chrony.socket = "/run/chrony/x.sock";
+    config.chrony.poll = 3;
+    EXPECT_EQ(chrony_refclock_line(config),
+              "refclock SOCK /run/chrony/x.sock refid VMCK poll 3 precision 1e-7");
+}
+
+}  // namespace
+}  // namespace vmrefclock
