@@ -105,8 +105,9 @@ void Host::apply(const Event& e, std::int64_t realtime_ns, double t_s) {
                     t_s, static_cast<unsigned long long>(state_.vm_generation_counter),
                     static_cast<unsigned long long>(state_.disruption_marker), e.step_s);
             } else {
-                std::printf("vmclock-sim: t=%.1f s disruption marker=0x%016llx step=%+.6f s\n", t_s,
-                            static_cast<unsigned long long>(state_.disruption_marker), e.step_s);
+                std::printf("vmclock-sim: t=%.1f s disruption marker=0x%016llx step=%+.6f s%s\n",
+                            t_s, static_cast<unsigned long long>(state_.disruption_marker),
+                            e.step_s, e.from_signal ? " (SIGUSR1)" : "");
             }
             break;
         }

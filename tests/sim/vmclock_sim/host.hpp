@@ -1,6 +1,12 @@
 // The simulated host: its clock model truth(R) = R + offset + freq_ppm * 1e-6 * (R - R0) over
 // CLOCK_REALTIME R, the page fields that describe it, the events that change it, and the truth
 // file that tells tests what was injected.
+//
+// Truth file (key=value lines, replaced atomically after every update and event):
+//   realtime_ns=<CLOCK_REALTIME of the update>   offset_ns=<truth - R there, no jitter; UTC
+//   even on TAI pages>   freq_ppm=<rate now>   disruptions=<marker changes so far>
+//   marker=<disruption_marker, decimal>   generation=<vm_generation_counter>   status=<0..4>
+// so truth(T) = T + offset_ns + freq_ppm * 1e-6 * (T - realtime_ns) until the next event.
 #pragma once
 
 #include <cstdint>

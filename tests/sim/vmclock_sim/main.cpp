@@ -80,6 +80,7 @@ int run(const Options& opts, std::vector<Event> scenario) {
                 Event e;
                 e.type = EventType::Disruption;
                 e.step_s = opts.disrupt_step_s;
+                e.from_signal = true;
                 due.push_back(e);
             } else {
                 std::printf("vmclock-sim: t=%.1f s exit on %s\n", mono_s() - start,

@@ -20,6 +20,7 @@ struct Event {
     std::uint8_t status = 0;    // status: clock_status value
     std::uint8_t leap = 0;      // leap: leap_indicator value
     Maintenance maintenance{};  // maintenance
+    bool from_signal = false;   // SIGUSR1 rather than the scenario (printed)
 };
 
 // A bad scenario file; what() is one line naming the file, the event index and the key.
