@@ -13,6 +13,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // No bound is reported above this (about 31 years): an int64 holds it with room to spare.
 constexpr double kMaxBoundNs = 1e18;
+constexpr double kMaxPredictionS = 3600;
 
 struct Valid {
     int64_t mid_ns;
@@ -40,14 +41,16 @@ double quantile(std::vector<int64_t>& v, double q) {
 
 }  // namespace
 
-RobustFilter::RobustFilter(RobustFilterOptions options) : options_(options) {
+RobustFilter::RobustFilter(RobustFilterOptions options)
+    : options_(options),
+      delays_(static_cast<size_t>(std::clamp(options.delay_history, 1, 1 << 16))) {
     // Config-independent defaults, but the core must survive nonsense options too.
-    options_.delay_history = std::clamp(options_.delay_history, 1, 4096);
     if (!(options_.accept_spread > 0)) options_.accept_spread = 1.0;
     if (!(options_.error_smoothing > 0 && options_.error_smoothing <= 1)) {
-        options_.error_smoothing = 1.0 / 16;
+        options_.error_smoothing = 1.0 / 32;
     }
     options_.max_predicted_polls = std::max(options_.max_predicted_polls, 0);
+    options_.prediction_horizon = std::clamp(options_.prediction_horizon, 1, 64);
     if (!(options_.drift_allowance_ns_per_s >= 0)) options_.drift_allowance_ns_per_s = 1.0;
     if (options_.max_delay_ns < 0) options_.max_delay_ns = 0;
     clear_model();
@@ -56,6 +59,8 @@ RobustFilter::RobustFilter(RobustFilterOptions options) : options_(options) {
 void RobustFilter::clear_model() {
     window_.clear();
     pending_.clear();
+    lines_.clear();
+    model_.reset();
     pred_err_.fill(kNaN);
     estimate_.reset();
 }
@@ -73,64 +78,82 @@ void RobustFilter::reset() {
 // batch alone before that. spread = median - q_lo, the scale of ordinary delay jitter.
 std::optional<double> RobustFilter::delay_threshold(const std::vector<int64_t>& batch_delays,
                                                     double precision, double& spread) const {
-    std::vector<int64_t> pool;
-    if (delays_.size() >= 8) {
-        for (const auto& d : delays_) pool.insert(pool.end(), d.begin(), d.end());
+    double lo = 0;
+    double mid = 0;
+    if (delays_.size() >= 32) {
+        lo = delays_.quantile(0.1);
+        mid = delays_.quantile(0.5);
     } else {
-        pool = batch_delays;
+        if (batch_delays.empty()) return std::nullopt;
+        std::vector<int64_t> pool = batch_delays;
+        lo = quantile(pool, 0.1);
+        mid = quantile(pool, 0.5);
     }
-    if (pool.empty()) return std::nullopt;
-    const double lo = quantile(pool, 0.1);
-    const double mid = quantile(pool, 0.5);
     spread = std::max({mid - lo, precision, 1.0});
     return lo + options_.accept_spread * spread;
 }
 
+// The model of the last emitted sample, evaluated at time_ns; nothing until it rests on
+// two samples (one sample has no frequency: a flat line would call any drift a step).
 std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) const {
-    if (window_.size() < 2) return std::nullopt;
-    const size_t n = std::min(window_.size(), static_cast<size_t>(chosen_size()));
-    const Candidate& newest = window_.back();
-    std::vector<FitPoint> pts;
-    pts.reserve(n);
-    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
-        const Candidate& c = window_[i];
-        pts.push_back({static_cast<double>(c.time_ns - newest.time_ns) * 1e-9,
-                       c.offset_ns - newest.offset_ns, c.weight, c.err_ns});
-    }
-    const double dt_s = static_cast<double>(time_ns - newest.time_ns) * 1e-9;
+    if (!model_ || model_->n < 2) return std::nullopt;
+    const double dt_s = static_cast<double>(time_ns - model_time_ns_) * 1e-9;
+    // An hour without a good sample: the frequency has wandered too far to extrapolate.
+    if (std::abs(dt_s) > kMaxPredictionS) return std::nullopt;
     Prediction p;
-    p.fit = fit_line(pts, dt_s, /*robust=*/true);
-    p.offset_ns = newest.offset_ns + p.fit.value;
+    p.fit = at(*model_, dt_s);
+    p.offset_ns = model_offset_ns_ + p.fit.value;
     p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev +
                  (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    // As in emit_fit: no further from the samples than they are from each other.
+    const double span = model_hi_ns_ - model_lo_ns_;
+    const double clamped = std::clamp(p.offset_ns, model_lo_ns_ - span, model_hi_ns_ + span);
+    p.bound_ns += std::abs(clamped - p.offset_ns);
+    p.offset_ns = clamped;
     if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns)) return std::nullopt;
     return p;
 }
 
-// linreg's window choice: how well each window length would have predicted c.
+// linreg's window choice: how well each window length predicted c from the window as it
+// was prediction_horizon samples ago. A horizon beyond one sample matters when the noise
+// is correlated from sample to sample (the host re-anchors its clock every few seconds):
+// one step ahead, the shortest window always looks best because it follows that noise.
 void RobustFilter::learn_window_errors(const Candidate& c) {
-    if (window_.size() < 2) return;
-    const Candidate& newest = window_.back();
-    std::vector<FitPoint> pts;
-    const size_t n = std::min(window_.size(), static_cast<size_t>(kWindowSizes.back()));
-    pts.reserve(n);
-    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
-        const Candidate& w = window_[i];
-        pts.push_back({static_cast<double>(w.time_ns - newest.time_ns) * 1e-9,
-                       w.offset_ns - newest.offset_ns, w.weight, w.err_ns});
-    }
-    const double x0 = static_cast<double>(c.time_ns - newest.time_ns) * 1e-9;
-    const std::vector<double> pred = predict_by_window(pts, kWindowSizes, x0);
+    if (static_cast<int>(lines_.size()) < options_.prediction_horizon) return;
+    const WindowLines& old = lines_.front();
+    const double dx = static_cast<double>(c.time_ns - old.time_ns) * 1e-9;
     for (size_t k = 0; k < kWindowSizes.size(); ++k) {
-        if (std::isnan(pred[k])) break;
-        const double e = std::abs(c.offset_ns - newest.offset_ns - pred[k]);
+        if (std::isnan(old.lines[k].value)) break;
+        const double e =
+            std::abs(c.offset_ns - old.offset_ns - (old.lines[k].value + old.lines[k].slope * dx));
         if (!std::isfinite(e)) continue;
         // A length tracked for the first time starts from the next shorter one's record
         // (optimistic: the window grows as soon as it has the samples, as linreg's does).
-        if (std::isnan(pred_err_[k]))
+        if (std::isnan(pred_err_[k])) {
             pred_err_[k] = (k > 0 && !std::isnan(pred_err_[k - 1])) ? pred_err_[k - 1] : e;
+        }
         pred_err_[k] += options_.error_smoothing * (e - pred_err_[k]);
     }
+    lines_.pop_front();
+}
+
+// The lines of every window length through the window as it is now, for scoring them
+// against the sample prediction_horizon samples from now.
+void RobustFilter::remember_window_lines() {
+    const Candidate& newest = window_.back();
+    const size_t n = std::min(window_.size(), static_cast<size_t>(kWindowSizes.back()));
+    pts_.clear();
+    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
+        const Candidate& w = window_[i];
+        pts_.push_back({static_cast<double>(w.time_ns - newest.time_ns) * 1e-9,
+                        w.offset_ns - newest.offset_ns, w.weight, w.err_ns});
+    }
+    WindowLines wl;
+    wl.time_ns = newest.time_ns;
+    wl.offset_ns = newest.offset_ns;
+    const std::vector<Line> lines = fit_by_window(pts_, kWindowSizes);
+    std::copy(lines.begin(), lines.end(), wl.lines.begin());
+    lines_.push_back(wl);
 }
 
 int RobustFilter::chosen_size() const {
@@ -146,27 +169,31 @@ int RobustFilter::chosen_size() const {
     return std::max(best, 1);
 }
 
+// Fits the chosen window (c is its newest sample) and makes the sample to send.
 Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, double precision) {
-    std::optional<Prediction> p = predict(c.time_ns);
-    double offset = c.offset_ns;
-    double bound = c.err_ns;
-    LineFit fit;
-    fit.n = 1;
-    if (p) {
-        fit = p->fit;
-        offset = p->offset_ns;
-        bound = p->bound_ns;
-        // Never further from the window's samples than they are from each other: a
-        // line through nearly coincident times could otherwise extrapolate to absurdity.
-        double lo = c.offset_ns, hi = c.offset_ns;
-        for (const Candidate& w : window_) {
-            lo = std::min(lo, w.offset_ns);
-            hi = std::max(hi, w.offset_ns);
-        }
-        const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
-        bound += std::abs(clamped - offset);
-        offset = clamped;
+    const size_t n = std::min(window_.size(), static_cast<size_t>(chosen_size()));
+    pts_.clear();
+    double lo = c.offset_ns, hi = c.offset_ns;
+    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
+        const Candidate& w = window_[i];
+        pts_.push_back({static_cast<double>(w.time_ns - c.time_ns) * 1e-9,
+                        w.offset_ns - c.offset_ns, w.weight, w.err_ns});
+        lo = std::min(lo, w.offset_ns);
+        hi = std::max(hi, w.offset_ns);
     }
+    const LineFit fit = fit_line(pts_, 0.0, /*robust=*/true);
+    model_ = fit;
+    model_time_ns_ = c.time_ns;
+    model_offset_ns_ = c.offset_ns;
+    model_lo_ns_ = lo;
+    model_hi_ns_ = hi;
+    double offset = c.offset_ns + fit.value;
+    double bound = fit.bias_bound + 3.0 * fit.noise_stddev;
+    // Never further from the window's samples than they are from each other: a line
+    // through nearly coincident times could otherwise extrapolate to absurdity.
+    const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
+    bound += std::abs(clamped - offset);
+    offset = clamped;
     bound += host_error_ns + precision;
     if (!std::isfinite(offset) || !std::isfinite(bound)) {
         clear_model();
@@ -221,8 +248,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     for (const Valid& v : valid) batch_delays.push_back(v.delay_ns);
     double spread = 1;
     const double threshold = *delay_threshold(batch_delays, precision, spread);
-    delays_.push_back(batch_delays);
-    while (static_cast<int>(delays_.size()) > options_.delay_history) delays_.pop_front();
+    for (int64_t d : batch_delays) delays_.add(d);
 
     const auto min_it =
         std::min_element(valid.begin(), valid.end(),
@@ -283,6 +309,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     // The system clock went back (or stood still): the window's times are of another
     // timescale now.
     if (!window_.empty() && c.time_ns <= window_.back().time_ns) clear_model();
+    if (!pending_.empty() && c.time_ns <= pending_.back().time_ns) pending_.clear();
 
     if (std::optional<Prediction> p = predict(c.time_ns)) {
         const double residual = c.offset_ns - p->offset_ns;
@@ -296,16 +323,18 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                 const bool agree = std::abs(c.offset_ns - expect) <=
                                        2.0 * (prev.err_ns + c.err_ns) + 0.1 * std::abs(residual) &&
                                    (prev_res > 0) == (residual > 0);
-                if (agree) {
-                    // Confirmed: the reference stepped. Restart from the two samples.
-                    const Candidate first = prev;
+                // Three clean samples in a row far off the model: whatever they agree on,
+                // the model (its frequency, say) no longer describes the clock.
+                if (agree || pending_.size() >= 2) {
+                    // Confirmed: the reference stepped. Restart from the pending samples.
+                    std::vector<Candidate> restart = pending_;
                     clear_model();
-                    window_.push_back(first);
+                    window_.assign(restart.begin(), restart.end());
                     window_.push_back(c);
                     return emit_fit(c, host_error, precision);
                 }
             }
-            pending_.assign(1, c);
+            pending_.push_back(c);
             return make_error("sample disagrees with the model by " +
                               std::to_string(std::llround(residual)) +
                               " ns; confirming a step before following it");
@@ -316,6 +345,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     learn_window_errors(c);
     window_.push_back(c);
     while (window_.size() > static_cast<size_t>(kWindowSizes.back())) window_.pop_front();
+    remember_window_lines();
     return emit_fit(c, host_error, precision);
 }
 

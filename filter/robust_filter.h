@@ -3,7 +3,7 @@
 //
 // 1. Selection by delay. A reading's midpoint is off by up to half its delay, and a
 //    preempted read (a spike) can put the reference read anywhere inside it. The delays
-//    of the last kDelayHistory batches give a learned floor q_lo (10 % quantile) and a
+//    of the last delay_history readings give a learned floor q_lo (10 % quantile) and a
 //    typical spread (median - q_lo), as chrony learns its delay quantiles. Readings above
 //    q_lo + accept_spread * spread are rejected; the rest are averaged with weights
 //    falling with their excess delay.
@@ -40,6 +40,7 @@
 #include <vector>
 
 #include "filter/result.h"
+#include "filter/robust_quantiles.h"
 #include "filter/robust_regression.h"
 #include "filter/sample_filter.h"
 #include "filter/types.h"
@@ -49,12 +50,14 @@ namespace vmrefclock {
 struct RobustFilterOptions {
     // A delay above this is an interruption, not a clock read (as in SampleSelector).
     int64_t max_delay_ns = 10'000'000;
-    // Batches whose delays form the learned delay distribution.
-    int delay_history = 64;
+    // Readings whose delays form the learned delay distribution (64 polls of 10).
+    int delay_history = 640;
     // Accept readings up to q_lo + accept_spread * (median - q_lo).
     double accept_spread = 1.0;
+    // Window lengths are scored by predicting the sample this many samples ahead.
+    int prediction_horizon = 16;
     // Exponential averaging constant of the windows' prediction errors.
-    double error_smoothing = 1.0 / 16;
+    double error_smoothing = 1.0 / 32;
     // Spiked batches in a row answered with the model's prediction; beyond that the
     // lowest-delay reading is used (the delay distribution may have moved for good).
     int max_predicted_polls = 8;
@@ -91,18 +94,31 @@ class RobustFilter final : public SampleFilter {
     std::optional<double> delay_threshold(const std::vector<int64_t>& batch_delays,
                                           double precision, double& spread) const;
     std::optional<Prediction> predict(int64_t time_ns) const;
+    struct WindowLines {
+        int64_t time_ns = 0;   // of the newest sample then
+        double offset_ns = 0;  // of the newest sample then
+        std::array<Line, kWindowSizes.size()> lines{};
+    };
     void learn_window_errors(const Candidate& c);
+    void remember_window_lines();
     int chosen_size() const;
     Result<Sample> emit_fit(const Candidate& c, double host_error_ns, double precision);
 
     RobustFilterOptions options_;
     std::deque<Candidate> window_;                        // oldest first, times strictly increasing
     std::array<double, kWindowSizes.size()> pred_err_{};  // NaN: not tracked yet
-    std::deque<std::vector<int64_t>> delays_;             // newest last
+    SlidingQuantiles delays_;
+    std::deque<WindowLines> lines_;   // oldest first, at most prediction_horizon
+    std::vector<FitPoint> pts_;       // scratch, kept to avoid an allocation per poll
     std::vector<Candidate> pending_;  // clean samples disagreeing with the model
     int spiked_run_ = 0;
     std::optional<uint64_t> marker_;
     std::optional<Estimate> estimate_;
+    std::optional<LineFit> model_;  // of the last emitted sample, x and y relative to:
+    int64_t model_time_ns_ = 0;
+    double model_offset_ns_ = 0;
+    double model_lo_ns_ = 0;  // the fitted samples' offset range
+    double model_hi_ns_ = 0;
 };
 
 }  // namespace vmrefclock

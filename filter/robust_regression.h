@@ -28,7 +28,22 @@ struct LineFit {
     double slope_stddev = 0;  // standard error of the slope (ns/s)
     double bias_bound = 0;    // sum |c_i| err_i, c_i = the points' weights in value
     double noise_stddev = 0;  // standard error of value from the residual scatter
+
+    // The fit itself, to evaluate it elsewhere (see at()).
+    double intercept = 0;  // y at x = 0
+    double xm = 0;         // weighted mean x
+    double sw = 0;         // sum of final weights
+    double sxx = 0;        // weighted sum of (x - xm)^2
+    double var_point = 0;  // variance of a point of weight wmean
+    double wmean = 0;      // mean final weight
+    double err_mean = 0;   // sum v_i err_i / sw
+    double err_slope = 0;  // sum v_i |x_i - xm| err_i / sxx
 };
+
+// The same fit evaluated at another x0, without the points: value and noise are exact;
+// bias_bound becomes err_mean + |x0 - xm| * err_slope, which is >= the exact sum by the
+// triangle inequality (equal when extrapolating beyond every point).
+LineFit at(const LineFit& fit, double x0);
 
 // Weighted least squares line through pts, evaluated at x0. robust: two rounds of
 // Huber reweighting (k = 2 robust sigmas), so a few bad points cannot drag the line.
@@ -36,9 +51,12 @@ struct LineFit {
 LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust);
 
 // Plain weighted fits over the newest n points for each n in sizes (ascending), all
-// in one pass from the newest point backwards; pts oldest first. Returns, per size, the
-// fitted value at x0, or NaN when there are fewer than n points.
-std::vector<double> predict_by_window(std::span<const FitPoint> pts, std::span<const int> sizes,
-                                      double x0);
+// in one pass from the newest point backwards; pts oldest first. Per size, the line
+// y = value + slope * (x - pts.back().x), or NaNs when there are fewer than n points.
+struct Line {
+    double value = 0;  // at the newest point's x
+    double slope = 0;  // per unit of x
+};
+std::vector<Line> fit_by_window(std::span<const FitPoint> pts, std::span<const int> sizes);
 
 }  // namespace vmrefclock

@@ -14,7 +14,7 @@ Result<Sample> BasicFilter::process(const Batch& batch) {
 }
 
 std::vector<std::string> sample_filter_names() {
-    return {"basic", "robust"};
+    return {"robust", "basic"};
 }
 
 Result<std::unique_ptr<SampleFilter>> make_sample_filter(const std::string& name) {

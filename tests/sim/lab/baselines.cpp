@@ -55,18 +55,9 @@ std::optional<Sample> ChronyStyleFilter::phc_sample(const Batch& batch) {
         valid.push_back(&r);
     }
     if (valid.empty()) return std::nullopt;
-    for (const Reading* r : valid) {
-        delays_.push_back(r->delay_ns());
-        if (delays_.size() > kDelayHistory) delays_.pop_front();
-    }
-    std::vector<int64_t> sorted(delays_.begin(), delays_.end());
-    std::sort(sorted.begin(), sorted.end());
-    const auto quantile = [&](double q) {
-        const auto i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-        return static_cast<double>(sorted[std::min(i, sorted.size() - 1)]);
-    };
-    const double lo = quantile(0.1) - 0.5;
-    const double hi = quantile(0.2) + 0.5;
+    for (const Reading* r : valid) delays_.add(r->delay_ns());
+    const double lo = delays_.quantile(0.1) - 0.5;
+    const double hi = delays_.quantile(0.2) + 0.5;
 
     std::vector<const Reading*> combine;
     for (const Reading* r : valid) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <vector>
 
+#include "filter/robust_quantiles.h"
 #include "filter/sample_filter.h"
 
 namespace vmrefclock::lab {
@@ -52,7 +53,7 @@ class ChronyStyleFilter final : public SampleFilter {
 
     int samples_per_poll_;
     int batches_ = 0;
-    std::deque<int64_t> delays_;
+    SlidingQuantiles delays_{kDelayHistory};
     std::vector<Sample> pending_;
     std::optional<Estimate> last_;
 };
