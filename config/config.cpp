@@ -98,6 +98,36 @@ MaybeError read_int(const Where& w, std::string_view key, const toml::node& node
     return std::nullopt;
 }
 
+MaybeError read_nonempty(const Where& w, std::string_view key, const toml::node& node,
+                         std::string& out) {
+    std::string v;
+    if (auto e = read_string(w, key, node, v)) return e;
+    if (v.empty()) return w.key(node, key, "must not be empty");
+    out = v;
+    return std::nullopt;
+}
+
+MaybeError read_bool(const Where& w, std::string_view key, const toml::node& node, bool& out) {
+    const auto* b = node.as_boolean();
+    if (!b) return w.key(node, key, "must be true or false, got " + type_name(node));
+    out = b->get();
+    return std::nullopt;
+}
+
+MaybeError read_string_list(const Where& w, std::string_view key, const toml::node& node,
+                            std::vector<std::string>& out) {
+    const auto* array = node.as_array();
+    if (!array) return w.key(node, key, "must be an array of strings, got " + type_name(node));
+    std::vector<std::string> values;
+    for (const auto& element : *array) {
+        std::string v;
+        if (auto e = read_nonempty(w, key, element, v)) return e;
+        values.push_back(std::move(v));
+    }
+    out = std::move(values);
+    return std::nullopt;
+}
+
 MaybeError read_choice(const Where& w, std::string_view key, const toml::node& node,
                        const std::vector<std::string_view>& accepted, std::string& out) {
     std::string v;
@@ -134,15 +164,6 @@ MaybeError read_socket_path(const Where& w, std::string_view key, const toml::no
     return std::nullopt;
 }
 
-MaybeError read_nonempty(const Where& w, std::string_view key, const toml::node& node,
-                         std::string& out) {
-    std::string v;
-    if (auto e = read_string(w, key, node, v)) return e;
-    if (v.empty()) return w.key(node, key, "must not be empty");
-    out = v;
-    return std::nullopt;
-}
-
 struct KeyHandler {
     std::string_view key;
     std::function<MaybeError(const Where&, std::string_view key, const toml::node&)> read;
@@ -173,10 +194,16 @@ MaybeError read_table(const Where& w, const toml::node& node,
 
 std::vector<KeyHandler> source_keys(SourceConfig& c) {
     return {
-        {"type", [&c](const Where& w, std::string_view k,
-                      const toml::node& n) { return read_choice(w, k, n, {"vmclock"}, c.type); }},
+        {"type",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_choice(w, k, n, {"auto", "ptp", "vmclock"}, c.type);
+         }},
         {"path", [&c](const Where& w, std::string_view k,
-                      const toml::node& n) { return read_nonempty(w, k, n, c.path); }},
+                      const toml::node& n) { return read_string(w, k, n, c.path); }},
+        {"method",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_choice(w, k, n, {"auto", "precise", "extended", "basic"}, c.method);
+         }},
         {"interval",
          [&c](const Where& w, std::string_view k, const toml::node& n) {
              return read_double(w, k, n, 0.05, 60, " s", c.interval_s);
@@ -185,6 +212,36 @@ std::vector<KeyHandler> source_keys(SourceConfig& c) {
          [&c](const Where& w, std::string_view k, const toml::node& n) {
              return read_int(w, k, n, 1, 100, "", c.readings);
          }},
+        {"allow_phc", [&c](const Where& w, std::string_view k,
+                           const toml::node& n) { return read_string_list(w, k, n, c.allow_phc); }},
+        {"sysfs_root", [&c](const Where& w, std::string_view k,
+                            const toml::node& n) { return read_nonempty(w, k, n, c.sysfs_root); }},
+        {"dev_root", [&c](const Where& w, std::string_view k,
+                          const toml::node& n) { return read_nonempty(w, k, n, c.dev_root); }},
+    };
+}
+
+std::vector<KeyHandler> disruption_keys(DisruptionConfig& c) {
+    auto flag = [](bool& out) {
+        return [&out](const Where& w, std::string_view k, const toml::node& n) {
+            return read_bool(w, k, n, out);
+        };
+    };
+    auto number = [](double lo, double hi, std::string_view unit, double& out) {
+        return [lo, hi, unit, &out](const Where& w, std::string_view k, const toml::node& n) {
+            return read_double(w, k, n, lo, hi, unit, out);
+        };
+    };
+    return {
+        {"vmclock", [&c](const Where& w, std::string_view k,
+                         const toml::node& n) { return read_string(w, k, n, c.vmclock); }},
+        {"step", flag(c.step)},
+        {"step_floor_us", number(10, 1e6, " us", c.step_floor_us)},
+        {"step_sigma", number(3, 100, "", c.step_sigma)},
+        {"suspend", flag(c.suspend)},
+        {"suspend_threshold_ms", number(0.1, 60'000, " ms", c.suspend_threshold_ms)},
+        {"frequency", flag(c.frequency)},
+        {"frequency_bound_ppm", number(1, 10'000, " ppm", c.frequency_bound_ppm)},
     };
 }
 
@@ -204,6 +261,15 @@ std::vector<KeyHandler> chrony_keys(ChronyConfig& c) {
          }},
         {"chronyc", [&c](const Where& w, std::string_view k,
                          const toml::node& n) { return read_nonempty(w, k, n, c.chronyc); }},
+    };
+}
+
+std::vector<KeyHandler> status_keys(StatusConfig& c) {
+    return {
+        {"socket", [&c](const Where& w, std::string_view k,
+                        const toml::node& n) { return read_socket_path(w, k, n, true, c.socket); }},
+        {"group", [&c](const Where& w, std::string_view k,
+                       const toml::node& n) { return read_string(w, k, n, c.group); }},
     };
 }
 
@@ -233,6 +299,8 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
     const std::vector<std::pair<std::string_view, std::vector<KeyHandler>>> tables = {
         {"source", source_keys(config.source)},
         {"chrony", chrony_keys(config.chrony)},
+        {"disruption", disruption_keys(config.disruption)},
+        {"status", status_keys(config.status)},
         {"log", log_keys(config.log)},
     };
     for (const auto& [key, node] : root) {

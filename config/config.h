@@ -3,25 +3,56 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "filter/result.h"
 
 namespace vmrefclock {
 
 struct SourceConfig {
-    std::string type = "vmclock";  // "vmclock" (later "ptp", "auto")
-    std::string path = "/dev/vmclock0";
+    // "auto": discover (a vmclock or KVM PHC, else a full vmclock page); "ptp"; "vmclock".
+    std::string type = "auto";
+    // The device; "" = the type's standard one (ptp: the discovered PHC; vmclock:
+    // /dev/vmclock0). Ignored with "auto".
+    std::string path;
+    std::string method = "auto";  // PHC read method: auto|precise|extended|basic
     // 0.5 s polls give chrony 8 samples per 4-s poll: chrony before 4.7 counts a poll
     // with fewer than 4 as unreachable, so the default keeps a 2x margin.
     double interval_s = 0.5;
     int readings = 10;
+    // PHCs other than vmclock's and KVM's (a NIC's) are used only when named here, by
+    // clock_name, "ptpN" or device path.
+    std::vector<std::string> allow_phc;
+    std::string sysfs_root = "/sys";  // moved only by tests
+    std::string dev_root = "/dev";
+};
+
+// How disruptions are noticed besides the time source's own vmclock page.
+struct DisruptionConfig {
+    // A vmclock page read beside a PHC for its disruption marker; "" = none.
+    std::string vmclock = "/dev/vmclock0";
+    // Detectors for a PHC with no vmclock page beside it.
+    bool step = true;
+    double step_floor_us = 250;
+    double step_sigma = 6.0;
+    bool suspend = true;
+    double suspend_threshold_ms = 1;
+    bool frequency = true;
+    double frequency_bound_ppm = 50;
 };
 
 struct ChronyConfig {
     std::string socket = "/run/chrony/vmrefclock.sock";
     std::string control_socket = "/run/chrony/chronyd.sock";  // "" = never reset chrony
-    int poll = 2;  // the refclock's poll in chrony (log2 s), for hold-off timing
+    int poll = 2;                     // the refclock's poll in chrony (log2 s), for hold-off timing
     std::string chronyc = "chronyc";  // program used for "reset sources"
+};
+
+struct StatusConfig {
+    std::string socket = "/run/vmrefclock/status.sock";  // "" = no status socket
+    // Group whose members may connect (socket mode 0660) and ask for a reset; "" = the
+    // daemon's own group.
+    std::string group;
 };
 
 struct LogConfig {
@@ -31,6 +62,8 @@ struct LogConfig {
 struct Config {
     SourceConfig source;
     ChronyConfig chrony;
+    DisruptionConfig disruption;
+    StatusConfig status;
     LogConfig log;
 };
 

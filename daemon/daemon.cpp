@@ -1,5 +1,6 @@
 #include "daemon/daemon.h"
 
+#include <grp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
@@ -12,6 +13,8 @@
 #include <cstring>
 
 #include "daemon/logging.h"
+#include "daemon/source_setup.h"
+#include "daemon/status_snapshot.h"
 #include "sources/vmclock/vmclock_source.h"
 
 namespace vmrefclock {
@@ -53,15 +56,6 @@ class Daemon::ControlAdapter : public ChronyResetter {
     ChronyControl& control_;
 };
 
-Result<std::unique_ptr<Source>> open_source(const Config& config) {
-    if (config.source.type == "vmclock") {
-        auto source = VmclockSource::open(config.source.path);
-        if (!source) return source.error();
-        return std::unique_ptr<Source>(std::move(*source));
-    }
-    return make_error("source type \"" + config.source.type + "\" is not supported");
-}
-
 Daemon::Daemon(Config config, std::string config_path)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
@@ -86,19 +80,22 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config
     if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
         return make_error(std::string("sigprocmask: ") + std::strerror(errno), errno);
     }
-    auto source = open_source(config);
-    if (!source) return source.error();
+    auto sources = open_sources(config);
+    if (!sources) return sources.error();
     std::unique_ptr<Daemon> daemon(new Daemon(std::move(config), std::move(config_path)));
     daemon->signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (daemon->signal_fd_ < 0) {
         return make_error(std::string("signalfd: ") + std::strerror(errno), errno);
     }
-    Status started = daemon->start(std::move(*source));
+    Status started = daemon->start(std::move(*sources));
     if (!started) return started.error();
     return daemon;
 }
 
-Status Daemon::start(std::unique_ptr<Source> source) {
+Status Daemon::start(SourceSet sources) {
+    started_mono_ns_ = clock_ns(CLOCK_MONOTONIC);
+    source_type_ = sources.type;
+    source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
     control_adapter_ = std::make_unique<ControlAdapter>(control_);
     control_.on_done = [](bool ok, const std::string& detail) {
@@ -111,15 +108,54 @@ Status Daemon::start(std::unique_ptr<Source> source) {
     // The default filter is the first one make_sample_filter knows.
     auto filter = make_sample_filter(sample_filter_names().front());
     if (!filter) return filter.error();
-    pipeline_ = std::make_unique<Pipeline>(config_, std::move(source), std::move(*filter),
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
                                            *sink_adapter_, *control_adapter_);
     Status added = loop_.add(signal_fd_, EPOLLIN, [this](uint32_t) { on_signal(); });
     if (!added) return added;
+    if (Status status = start_status_server(); !status) return status;
     const int64_t interval_ns = seconds_to_ns(config_.source.interval_s);
-    spdlog::info("vmrefclockd {} started: {} every {} s, {} readings, feeding {}",
-                 VMREFCLOCK_VERSION, pipeline_->source_description(), config_.source.interval_s,
-                 config_.source.readings, config_.chrony.socket);
+    spdlog::info(
+        "vmrefclockd {} started: {} every {} s, {} readings; disruptions from {}; "
+        "feeding {}",
+        VMREFCLOCK_VERSION, pipeline_->source_description(), config_.source.interval_s,
+        config_.source.readings, pipeline_->disruption_signal(), config_.chrony.socket);
+    notifier_.status("starting: " + pipeline_->source_description());
     return poll_timer_.arm(1, interval_ns);  // first poll at once
+}
+
+Status Daemon::start_status_server() {
+    if (config_.status.socket.empty()) return Ok{};
+    StatusServerOptions options;
+    options.socket_path = config_.status.socket;
+    options.group = config_.status.group;
+    if (options.group.empty()) {
+        // "" means the daemon's own group, which may then also ask for a reset.
+        if (const group* g = getgrgid(getegid())) options.group = g->gr_name;
+    }
+    StatusCallbacks callbacks;
+    callbacks.snapshot = [this] { return snapshot(); };
+    callbacks.samples = [this](size_t n) {
+        const auto& recent = pipeline_->recent();
+        n = std::min(n, recent.size());
+        return std::vector<SampleRecord>(recent.end() - static_cast<std::ptrdiff_t>(n),
+                                         recent.end());
+    };
+    callbacks.reset = [this](const std::string& reason) -> Status {
+        pipeline_->disrupt({Disruption::Cause::manual, reason.empty() ? "operator reset" : reason},
+                           clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME));
+        return Ok{};
+    };
+    callbacks.sources = [this] { return list_sources(config_); };
+    auto server = StatusServer::create(loop_, options, std::move(callbacks));
+    if (!server) return server.error();
+    status_server_ = std::move(*server);
+    return Ok{};
+}
+
+StatusSnapshot Daemon::snapshot() const {
+    return build_snapshot(
+        *pipeline_, sock_,
+        {source_type_, source_path_, started_mono_ns_, clock_ns(CLOCK_MONOTONIC)});
 }
 
 Status Daemon::run() {
@@ -127,12 +163,31 @@ Status Daemon::run() {
 }
 
 void Daemon::on_poll() {
-    pipeline_->poll(clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME));
+    PollClocks clocks;
+    clocks.mono_ns = clock_ns(CLOCK_MONOTONIC);
+    clocks.boottime_ns = clock_ns(CLOCK_BOOTTIME);
+    clocks.mono_after_ns = clock_ns(CLOCK_MONOTONIC);
+    clocks.real_ns = clock_ns(CLOCK_REALTIME);
+    pipeline_->poll(clocks);
+    notify_after_poll();
     if (!pipeline_->recent().empty() && spdlog::should_log(spdlog::level::debug)) {
         const SampleRecord& last = pipeline_->recent().back();
-        spdlog::debug("sample offset {:+.1f} ns delay {} ns error {} ns{}", last.sample.offset_ns,
-                      last.sample.delay_ns, last.sample.error_ns, last.sent ? "" : " (held back)");
+        spdlog::debug("sample offset {:+.1f} ns delay {} ns error {} ns{}", last.offset_ns,
+                      last.delay_ns, last.error_ns, last.sent ? "" : " (held back)");
     }
+}
+
+void Daemon::notify_after_poll() {
+    // The watchdog is fed only while polls complete: a stuck or vanished source lets
+    // systemd restart us.
+    if (pipeline_->last_poll_completed()) notifier_.watchdog();
+    if (!ready_sent_ && pipeline_->samples_sent() > 0) {
+        notifier_.ready();
+        ready_sent_ = true;
+    }
+    std::string line = std::string(to_string(pipeline_->state()));
+    if (auto e = pipeline_->estimate()) line += fmt::format(", offset {:+.0f} ns", e->offset_ns);
+    notifier_.status(line + ": " + pipeline_->reason());
 }
 
 void Daemon::on_signal() {
@@ -149,9 +204,11 @@ void Daemon::on_signal() {
 }
 
 void Daemon::reload() {
+    notifier_.reloading();
     auto fresh = load_config(config_path_);
     if (!fresh) {
         spdlog::error("reload: keeping the running configuration: {}", fresh.error().message);
+        notifier_.ready();
         return;
     }
     // Log level and poll timing apply at once; the rest needs a restart.

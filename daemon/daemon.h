@@ -1,5 +1,6 @@
-// vmrefclockd's wiring: config -> source, pipeline, chrony sink and control, all on one
-// event loop (timerfd for polls, signalfd for signals).
+// vmrefclockd's wiring: config -> sources, pipeline, chrony sink and control, status
+// socket and systemd notifications, all on one event loop (timerfd for polls, signalfd
+// for signals).
 #pragma once
 
 #include <memory>
@@ -10,11 +11,10 @@
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
 #include "ipc/event_loop.h"
+#include "ipc/status_server.h"
+#include "systemd/notify.h"
 
 namespace vmrefclock {
-
-// Opens the source the config names; the error says which and why.
-Result<std::unique_ptr<Source>> open_source(const Config& config);
 
 class Daemon {
   public:
@@ -30,21 +30,30 @@ class Daemon {
     class ControlAdapter;
 
     Daemon(Config config, std::string config_path);
-    Status start(std::unique_ptr<Source> source);
+    Status start(SourceSet sources);
+    Status start_status_server();
     void on_poll();
     void on_signal();
     void reload();
+    void notify_after_poll();
+    StatusSnapshot snapshot() const;
 
     Config config_;
     std::string config_path_;
     EventLoop loop_;
+    Notifier notifier_;
     ChronySockSink sock_;
     ChronyControl control_;
     std::unique_ptr<SockSinkAdapter> sink_adapter_;
     std::unique_ptr<ControlAdapter> control_adapter_;
     std::unique_ptr<Pipeline> pipeline_;
+    std::unique_ptr<StatusServer> status_server_;
+    std::string source_type_;
+    std::string source_path_;
     Timer poll_timer_;
     int signal_fd_ = -1;
+    int64_t started_mono_ns_ = 0;
+    bool ready_sent_ = false;
 };
 
 }  // namespace vmrefclock

@@ -8,39 +8,25 @@ namespace {
 constexpr size_t kRecentSamples = 256;
 }  // namespace
 
-const char* to_string(PipelineState state) {
-    switch (state) {
-        case PipelineState::starting:
-            return "starting";
-        case PipelineState::ok:
-            return "ok";
-        case PipelineState::holdoff:
-            return "holdoff";
-        case PipelineState::degraded:
-            return "degraded";
-        case PipelineState::unusable:
-            return "unusable";
-        case PipelineState::no_source:
-            return "no-source";
-    }
-    return "unknown";
-}
-
-Pipeline::Pipeline(const Config& config, std::unique_ptr<Source> source,
-                   std::unique_ptr<SampleFilter> filter, SampleSink& sink, ChronyResetter& chrony)
+Pipeline::Pipeline(const Config& config, SourceSet sources, std::unique_ptr<SampleFilter> filter,
+                   SampleSink& sink, ChronyResetter& chrony)
     : config_(config),
-      source_(std::move(source)),
+      source_(std::move(sources.time)),
+      signal_(std::move(sources.signal)),
+      disruption_signal_(std::move(sources.disruption_signal)),
       filter_(std::move(filter)),
       sink_(sink),
       chrony_(chrony),
-      holdoff_(HoldOff::interval_for_poll(config.chrony.poll)) {}
+      holdoff_(HoldOff::interval_for_poll(config.chrony.poll)) {
+    if (sources.data_detectors) detector_.emplace(detector_options(config.disruption));
+}
 
-void Pipeline::set_state(PipelineState state, std::string reason, int64_t now_mono_ns) {
+void Pipeline::set_state(DaemonState state, std::string reason, int64_t now_mono_ns) {
     const bool changed = state != state_ || reason != reason_;
     state_ = state;
     reason_ = std::move(reason);
     if (!changed) return;
-    if (state_ == PipelineState::ok || state_ == PipelineState::holdoff) {
+    if (state_ == DaemonState::ok || state_ == DaemonState::holdoff) {
         spdlog::info("state {}: {}", to_string(state_), reason_);
         return;
     }
@@ -52,7 +38,7 @@ void Pipeline::set_state(PipelineState state, std::string reason, int64_t now_mo
 }
 
 void Pipeline::remember(const Sample& sample, bool sent) {
-    recent_.push_back({sample, sent});
+    recent_.push_back({sample.time_ns, sample.offset_ns, sample.delay_ns, sample.error_ns, sent});
     if (recent_.size() > kRecentSamples) recent_.pop_front();
 }
 
@@ -69,12 +55,46 @@ void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_r
     if (actions.reset_chrony && chrony_.enabled()) {
         chrony_.reset_sources(std::string("disruption: ") + to_string(disruption.cause));
     }
-    set_state(PipelineState::holdoff,
+    set_state(DaemonState::holdoff,
               std::string("disruption (") + to_string(disruption.cause) + "): " + disruption.detail,
               now_mono_ns);
 }
 
-void Pipeline::poll(int64_t now_mono_ns, int64_t now_real_ns) {
+void Pipeline::attach_signal(Batch& batch, int64_t now_mono_ns) {
+    if (!signal_ || batch.host) return;
+    Result<HostInfo> host = signal_->read_host();
+    if (host) {
+        batch.host = *host;
+        return;
+    }
+    uint64_t suppressed = 0;
+    if (log_limiter_.allow("signal", now_mono_ns, suppressed)) {
+        spdlog::warn("cannot read the disruption signal {}: {}", signal_->describe(),
+                     host.error().message);
+    }
+}
+
+bool Pipeline::check_host(const HostInfo& host, const PollClocks& clocks) {
+    if (host_ && host_->maintenance != host.maintenance && host.maintenance != Maintenance::none) {
+        spdlog::warn("host announces maintenance {}: a disruption is expected",
+                     host.maintenance == Maintenance::imminent ? "within about an hour"
+                                                               : "within about a day");
+    }
+    host_ = host;
+    if (auto disruption = monitor_.observe(host)) {
+        disrupt(*disruption, clocks.mono_ns, clocks.real_ns);
+        // The marker explains whatever the data showed; start the detectors afresh.
+        if (detector_) detector_->reset();
+    }
+    if (host.clock_status == ClockStatus::unreliable) {
+        set_state(DaemonState::unusable, "host says its clock is unreliable", clocks.mono_ns);
+        return false;
+    }
+    return true;
+}
+
+void Pipeline::poll(const PollClocks& clocks) {
+    const int64_t now_mono_ns = clocks.mono_ns;
     ++polls_;
     last_poll_completed_ = false;
     if (holdoff_.active()) {
@@ -84,38 +104,54 @@ void Pipeline::poll(int64_t now_mono_ns, int64_t now_real_ns) {
         }
         if (actions.resumed) spdlog::info("hold-off over, feeding chrony again");
     }
+    if (detector_) {
+        if (auto d = detector_->observe_clocks(clocks.mono_ns, clocks.boottime_ns,
+                                               clocks.mono_after_ns)) {
+            disrupt(*d, now_mono_ns, clocks.real_ns);
+        }
+    }
 
     Result<Batch> batch = source_->poll(config_.source.readings);
     if (!batch) {
-        set_state(PipelineState::no_source,
+        set_state(DaemonState::no_source,
                   "cannot read " + source_->describe() + ": " + batch.error().message, now_mono_ns);
         return;
     }
     last_poll_completed_ = true;
-    if (batch->host) {
-        host_ = batch->host;
-        if (auto disruption = monitor_.observe(*batch->host)) {
-            disrupt(*disruption, now_mono_ns, now_real_ns);
-        }
-        if (batch->host->clock_status == ClockStatus::unreliable) {
-            set_state(PipelineState::unusable, "host says its clock is unreliable", now_mono_ns);
-            return;
-        }
-    }
+    attach_signal(*batch, now_mono_ns);
+    if (batch->host && !check_host(*batch->host, clocks)) return;
     if (!batch->unusable_reason.empty()) {
-        set_state(PipelineState::unusable, batch->unusable_reason, now_mono_ns);
+        set_state(DaemonState::unusable, batch->unusable_reason, now_mono_ns);
         return;
     }
 
+    const std::optional<Estimate> before = filter_->estimate();
     // Samples taken during hold-off are already of the new clock: the filter learns
     // from them, chrony does not see them until its own reset has taken effect.
     Result<Sample> sample = filter_->process(*batch);
     if (!sample) {
         ++samples_rejected_;
-        set_state(PipelineState::degraded, sample.error().message, now_mono_ns);
+        set_state(DaemonState::degraded, sample.error().message, now_mono_ns);
         return;
     }
     if (batch->host) sample->leap = batch->host->leap;
+    if (detector_) {
+        auto verdict = detector_->observe_sample(*sample, before);
+        std::optional<Disruption> d = verdict.disruption;
+        if (!d) {
+            if (auto after = filter_->estimate()) d = detector_->observe_estimate(*after);
+        }
+        if (d) {
+            disrupt(*d, now_mono_ns, clocks.real_ns);
+            return;
+        }
+        if (!verdict.trustworthy) {
+            // Far off the model: a step or a spike; the next poll tells which.
+            ++samples_rejected_;
+            remember(*sample, false);
+            return;
+        }
+    }
     if (!holdoff_.feeding(now_mono_ns)) {
         remember(*sample, false);
         return;
@@ -124,13 +160,13 @@ void Pipeline::poll(int64_t now_mono_ns, int64_t now_real_ns) {
     Status sent = sink_.send(*sample, now_mono_ns);
     remember(*sample, sent.ok());
     if (!sent) {
-        set_state(PipelineState::degraded, "chrony: " + sent.error().message, now_mono_ns);
+        set_state(DaemonState::degraded, "chrony: " + sent.error().message, now_mono_ns);
         return;
     }
     ++samples_sent_;
     last_sent_mono_ns_ = now_mono_ns;
     log_limiter_.clear(reason_);
-    set_state(PipelineState::ok, "feeding chrony from " + source_->describe(), now_mono_ns);
+    set_state(DaemonState::ok, "feeding chrony from " + source_->describe(), now_mono_ns);
 }
 
 }  // namespace vmrefclock

@@ -11,9 +11,12 @@
 
 #include "config/config.h"
 #include "daemon/log_limiter.h"
+#include "daemon/source_setup.h"
+#include "filter/data_disruption_detector.h"
 #include "filter/disruption_monitor.h"
 #include "filter/holdoff.h"
 #include "filter/sample_filter.h"
+#include "ipc/status.h"
 #include "sources/source.h"
 
 namespace vmrefclock {
@@ -35,31 +38,32 @@ class ChronyResetter {
     virtual void reset_sources(const std::string& reason) = 0;
 };
 
-enum class PipelineState { starting, ok, holdoff, degraded, unusable, no_source };
-const char* to_string(PipelineState state);
-
-struct SampleRecord {
-    Sample sample;
-    bool sent = false;
-};
-
 struct DisruptionRecord {
     uint64_t count = 0;
     int64_t last_time_ns = 0;  // CLOCK_REALTIME
     std::string last_cause;
 };
 
+// The clocks read at the start of a poll (the pipeline itself reads none).
+// BOOTTIME is read between two MONOTONIC reads so a suspend shows as a jump of
+// BOOTTIME - MONOTONIC with a known bracket.
+struct PollClocks {
+    int64_t mono_ns = 0;
+    int64_t boottime_ns = 0;
+    int64_t mono_after_ns = 0;
+    int64_t real_ns = 0;
+};
+
 class Pipeline {
   public:
-    Pipeline(const Config& config, std::unique_ptr<Source> source,
-             std::unique_ptr<SampleFilter> filter, SampleSink& sink, ChronyResetter& chrony);
+    Pipeline(const Config& config, SourceSet sources, std::unique_ptr<SampleFilter> filter,
+             SampleSink& sink, ChronyResetter& chrony);
 
-    // One poll. Clock values come in so the pipeline itself reads no clocks.
-    void poll(int64_t now_mono_ns, int64_t now_real_ns);
+    void poll(const PollClocks& clocks);
     // An operator's or a detector's disruption (same response as a marker change).
     void disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns);
 
-    PipelineState state() const { return state_; }
+    DaemonState state() const { return state_; }
     const std::string& reason() const { return reason_; }
     std::optional<Estimate> estimate() const { return filter_->estimate(); }
     int samples_in_window() const { return filter_->samples_in_window(); }
@@ -71,15 +75,23 @@ class Pipeline {
     uint64_t samples_rejected() const { return samples_rejected_; }
     std::optional<int64_t> last_sent_mono_ns() const { return last_sent_mono_ns_; }
     std::string source_description() const { return source_->describe(); }
+    std::string source_method() const { return source_->method_name(); }
+    const std::string& disruption_signal() const { return disruption_signal_; }
     // True when the last poll completed (a batch was read, whatever its verdict).
     bool last_poll_completed() const { return last_poll_completed_; }
 
   private:
-    void set_state(PipelineState state, std::string reason, int64_t now_mono_ns);
+    void set_state(DaemonState state, std::string reason, int64_t now_mono_ns);
+    void attach_signal(Batch& batch, int64_t now_mono_ns);
+    // False when a disruption was handled and this poll has nothing more to do.
+    bool check_host(const HostInfo& host, const PollClocks& clocks);
     void remember(const Sample& sample, bool sent);
 
     const Config config_;
     std::unique_ptr<Source> source_;
+    std::unique_ptr<HostSignal> signal_;
+    std::string disruption_signal_;
+    std::optional<DataDisruptionDetector> detector_;
     std::unique_ptr<SampleFilter> filter_;
     SampleSink& sink_;
     ChronyResetter& chrony_;
@@ -87,7 +99,7 @@ class Pipeline {
     HoldOff holdoff_;
     LogLimiter log_limiter_;
 
-    PipelineState state_ = PipelineState::starting;
+    DaemonState state_ = DaemonState::starting;
     std::string reason_ = "no sample sent yet";
     std::optional<HostInfo> host_;
     DisruptionRecord disruptions_;

@@ -18,6 +18,8 @@ const char* to_string(Disruption::Cause cause) {
             return "suspend";
         case Disruption::Cause::frequency:
             return "frequency";
+        case Disruption::Cause::manual:
+            return "manual";
     }
     return "unknown";  // unreachable for valid enum values; keeps -Wreturn-type quiet
 }

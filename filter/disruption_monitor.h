@@ -24,7 +24,7 @@ struct Disruption {
         step,        // the offset stepped far outside the prediction (step_detector.h)
         suspend,     // CLOCK_BOOTTIME - CLOCK_MONOTONIC jumped: guest suspended
         frequency,   // the frequency moved beyond a bound (frequency_change_detector.h)
-        // later: manual
+        manual,      // an operator asked for it (vmrefclockctl reset)
     };
     Cause cause;
     std::string detail;  // for the log and the status socket

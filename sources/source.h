@@ -10,12 +10,23 @@
 namespace vmrefclock {
 
 class Source {
-public:
+  public:
     virtual ~Source() = default;
     // Take one poll's batch of `readings` interleaved readings. Never blocks for
     // longer than a bounded read (the vmclock seqcount bound, one ioctl).
     virtual Result<Batch> poll(int readings) = 0;
     // Short description for logs and status: kind, path and method.
+    virtual std::string describe() const = 0;
+    // How it is read, for the status: "vmclock-page", "precise", "extended", "basic".
+    virtual std::string method_name() const { return ""; }
+};
+
+// A source of host metadata only: a vmclock page read beside a PHC for its disruption
+// marker, VM generation, status and leap announcement.
+class HostSignal {
+  public:
+    virtual ~HostSignal() = default;
+    virtual Result<HostInfo> read_host() = 0;
     virtual std::string describe() const = 0;
 };
 

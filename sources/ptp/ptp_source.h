@@ -63,6 +63,7 @@ class PtpSource final : public Source {
 
     // "ptp /dev/ptp0 (KVM virtual PTP) method=basic"
     std::string describe() const override;
+    std::string method_name() const override { return to_string(method_); }
 
     // The method in use; automatic while the device is closed after an error.
     PtpMethod method() const { return method_; }

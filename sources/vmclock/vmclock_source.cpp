@@ -107,23 +107,33 @@ std::string VmclockSource::describe() const {
     return "vmclock " + page_->path();
 }
 
-VmclockProbe probe_vmclock(const std::string& path) {
-    VmclockProbe probe;
+Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& path) {
+    auto page = VmclockPage::open(path);
+    if (!page) return page.error();
+    return std::unique_ptr<VmclockSignal>(new VmclockSignal(std::move(*page)));
+}
+
+Result<HostInfo> VmclockSignal::read_host() {
+    auto read = page_->read(false);
+    if (!read) return read.error();
+    return vmclock_host_info(*read);
+}
+
+VmclockPageProbe probe_vmclock(const std::string& path) {
+    VmclockPageProbe probe;
     auto page = VmclockPage::open(path);
     if (!page) {
         probe.exists = page.error().code != ENOENT;
-        probe.detail = page.error().message;
+        if (probe.exists) probe.error = page.error().message;
         return probe;
     }
     probe.exists = true;
     auto read = (*page)->read(false);
     if (!read) {
-        probe.detail = read.error().message;
-        probe.marker_only = true;
+        probe.error = read.error().message;
         return probe;
     }
-    probe.detail = vmclock_unusable_reason(*read);
-    probe.marker_only = !probe.detail.empty();
+    probe.marker_only = !vmclock_unusable_reason(*read).empty();
     return probe;
 }
 

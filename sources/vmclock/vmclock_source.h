@@ -4,6 +4,7 @@
 #include <memory>
 #include <string>
 
+#include "sources/discovery.h"
 #include "sources/source.h"
 #include "sources/vmclock/page_reader.h"
 
@@ -26,6 +27,7 @@ class VmclockSource : public Source {
     // before a marker change inside the batch are dropped, never mixed with later ones.
     Result<Batch> poll(int readings) override;
     std::string describe() const override;
+    std::string method_name() const override { return "vmclock-page"; }
 
     const vmclock::VmclockPage& page() const { return *page_; }
 
@@ -34,12 +36,21 @@ class VmclockSource : public Source {
     std::unique_ptr<vmclock::VmclockPage> page_;
 };
 
-struct VmclockProbe {
-    bool exists = false;
-    bool marker_only = false;  // counter_id 0xff or otherwise no usable time
-    std::string detail;        // unusable reason or open error
+// The page as a disruption signal only (beside a PHC); works for marker-only pages.
+class VmclockSignal : public HostSignal {
+  public:
+    static Result<std::unique_ptr<VmclockSignal>> open(const std::string& path);
+    Result<HostInfo> read_host() override;
+    std::string describe() const override { return "vmclock page " + page_->path(); }
+
+  private:
+    explicit VmclockSignal(std::unique_ptr<vmclock::VmclockPage> page) : page_(std::move(page)) {}
+    std::unique_ptr<vmclock::VmclockPage> page_;
 };
-// Looks at a page without keeping it open (for discovery).
-VmclockProbe probe_vmclock(const std::string& path);
+
+// Looks at a page without keeping it open, for discovery: a page that opens and reads
+// but gives no usable UTC (marker-only, TAI without offset...) is a disruption signal
+// only; one that cannot be opened or read has `error` set.
+VmclockPageProbe probe_vmclock(const std::string& path);
 
 }  // namespace vmrefclock

@@ -26,8 +26,13 @@ TEST(ConfigParse, EmptyTextGivesDefaults) {
     auto r = parse_config("", "empty.toml");
     ASSERT_TRUE(r.ok()) << r.error().message;
     const Config defaults;
-    EXPECT_EQ(r->source.type, "vmclock");
-    EXPECT_EQ(r->source.path, "/dev/vmclock0");
+    EXPECT_EQ(r->source.type, "auto");
+    EXPECT_EQ(r->source.path, "");
+    EXPECT_EQ(r->source.method, "auto");
+    EXPECT_TRUE(r->source.allow_phc.empty());
+    EXPECT_EQ(r->disruption.vmclock, "/dev/vmclock0");
+    EXPECT_TRUE(r->disruption.step && r->disruption.suspend && r->disruption.frequency);
+    EXPECT_EQ(r->status.socket, "/run/vmrefclock/status.sock");
     EXPECT_DOUBLE_EQ(r->source.interval_s, 0.5);
     EXPECT_EQ(r->source.readings, 10);
     EXPECT_EQ(r->chrony.socket, "/run/chrony/vmrefclock.sock");
@@ -159,21 +164,23 @@ TEST(ConfigParse, WrongTypesAreErrors) {
 TEST(ConfigParse, UnknownTablesAndKeysAreErrors) {
     EXPECT_EQ(error_of("[source]\nintervall = 1\n"),
               "vmrefclockd.toml:2: [source] unknown key \"intervall\" "
-              "(accepted: type, path, interval, readings)");
+              "(accepted: type, path, method, interval, readings, allow_phc, sysfs_root, "
+              "dev_root)");
     EXPECT_EQ(error_of("[chrony]\nsocket = \"/a\"\nrefid = \"VMCK\"\n"),
               "vmrefclockd.toml:3: [chrony] unknown key \"refid\" "
               "(accepted: socket, control_socket, poll, chronyc)");
-    EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[status]\nsocket = \"/x\"\n"),
-              "vmrefclockd.toml:4: unknown table [status] "
-              "(accepted tables: [source], [chrony], [log])");
+    EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[statuss]\nsocket = \"/x\"\n"),
+              "vmrefclockd.toml:4: unknown table [statuss] "
+              "(accepted tables: [source], [chrony], [disruption], [status], [log])");
     EXPECT_EQ(error_of("interval = 1\n"),
               "vmrefclockd.toml:1: unknown top-level key \"interval\" "
-              "(accepted tables: [source], [chrony], [log])");
+              "(accepted tables: [source], [chrony], [disruption], [status], [log])");
 }
 
 TEST(ConfigParse, SourceTypeListsAcceptedValues) {
-    EXPECT_EQ(error_of("[source]\ntype = \"ptp\"\n"),
-              "vmrefclockd.toml:2: [source] type: must be one of \"vmclock\"; got \"ptp\"");
+    EXPECT_EQ(error_of("[source]\ntype = \"phc\"\n"),
+              "vmrefclockd.toml:2: [source] type: must be one of \"auto\", \"ptp\", "
+              "\"vmclock\"; got \"phc\"");
 }
 
 TEST(ConfigParse, BadLogLevelListsAcceptedValues) {
@@ -207,8 +214,8 @@ TEST(ConfigParse, SocketPathsAreChecked) {
 TEST(ConfigParse, EmptyStringsAreRejectedWhereMeaningless) {
     EXPECT_EQ(error_of("[chrony]\nchronyc = \"\"\n"),
               "vmrefclockd.toml:2: [chrony] chronyc: must not be empty");
-    EXPECT_EQ(error_of("[source]\npath = \"\"\n"),
-              "vmrefclockd.toml:2: [source] path: must not be empty");
+    EXPECT_EQ(error_of("[source]\nsysfs_root = \"\"\n"),
+              "vmrefclockd.toml:2: [source] sysfs_root: must not be empty");
 }
 
 TEST(ConfigParse, SyntaxErrorNamesOriginLineAndColumn) {
@@ -243,6 +250,18 @@ TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {
     EXPECT_EQ(r->chrony.poll, d.chrony.poll);
     EXPECT_EQ(r->chrony.chronyc, d.chrony.chronyc);
     EXPECT_EQ(r->log.level, d.log.level);
+    EXPECT_EQ(r->source.method, d.source.method);
+    EXPECT_EQ(r->source.allow_phc, d.source.allow_phc);
+    EXPECT_EQ(r->source.sysfs_root, d.source.sysfs_root);
+    EXPECT_EQ(r->source.dev_root, d.source.dev_root);
+    EXPECT_EQ(r->disruption.vmclock, d.disruption.vmclock);
+    EXPECT_EQ(r->disruption.step, d.disruption.step);
+    EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, d.disruption.step_floor_us);
+    EXPECT_DOUBLE_EQ(r->disruption.step_sigma, d.disruption.step_sigma);
+    EXPECT_DOUBLE_EQ(r->disruption.suspend_threshold_ms, d.disruption.suspend_threshold_ms);
+    EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, d.disruption.frequency_bound_ppm);
+    EXPECT_EQ(r->status.socket, d.status.socket);
+    EXPECT_EQ(r->status.group, d.status.group);
 }
 
 TEST(ConfigLoad, ExampleFileSetsEveryKey) {
@@ -251,8 +270,17 @@ TEST(ConfigLoad, ExampleFileSetsEveryKey) {
     std::ifstream in(path);
     ASSERT_TRUE(in) << path;
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (const char* key : {"type =", "path =", "interval =", "readings =", "socket =",
-                            "control_socket =", "poll =", "chronyc =", "level ="}) {
+    for (const char* key : {"type =",          "path =",
+                            "method =",        "interval =",
+                            "readings =",      "allow_phc =",
+                            "sysfs_root =",    "dev_root =",
+                            "socket =",        "control_socket =",
+                            "poll =",          "chronyc =",
+                            "vmclock =",       "step =",
+                            "step_floor_us =", "step_sigma =",
+                            "suspend =",       "suspend_threshold_ms =",
+                            "frequency =",     "frequency_bound_ppm =",
+                            "group =",         "level ="}) {
         EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
     }
 }
@@ -294,6 +322,56 @@ TEST(ConfigLoad, ErrorsNameThePathAsOrigin) {
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message,
               path + ":2: [source] readings: must be between 1 and 100, got 1000");
+}
+
+TEST(ConfigParse, PtpAndDisruptionKeys) {
+    auto r = parse_config(R"(
+[source]
+type = "ptp"
+path = "/dev/ptp2"
+method = "basic"
+allow_phc = ["ena-ptp-0", "ptp3"]
+sysfs_root = "/tmp/sys"
+dev_root = "/tmp/dev"
+[disruption]
+vmclock = ""
+step = false
+step_floor_us = 500
+step_sigma = 8
+suspend = false
+suspend_threshold_ms = 5
+frequency = false
+frequency_bound_ppm = 80
+[status]
+socket = "/run/x/status.sock"
+group = "adm"
+)",
+                          "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->source.type, "ptp");
+    EXPECT_EQ(r->source.method, "basic");
+    EXPECT_EQ(r->source.allow_phc, (std::vector<std::string>{"ena-ptp-0", "ptp3"}));
+    EXPECT_EQ(r->source.sysfs_root, "/tmp/sys");
+    EXPECT_EQ(r->disruption.vmclock, "");
+    EXPECT_FALSE(r->disruption.step || r->disruption.suspend || r->disruption.frequency);
+    EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, 500);
+    EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, 80);
+    EXPECT_EQ(r->status.group, "adm");
+}
+
+TEST(ConfigParse, PtpAndDisruptionErrorsNameTheKey) {
+    EXPECT_EQ(error_of("[source]\nmethod = \"fast\"\n"),
+              "vmrefclockd.toml:2: [source] method: must be one of \"auto\", \"precise\", "
+              "\"extended\", \"basic\"; got \"fast\"");
+    EXPECT_EQ(error_of("[source]\nallow_phc = \"ptp3\"\n"),
+              "vmrefclockd.toml:2: [source] allow_phc: must be an array of strings, got string");
+    EXPECT_EQ(error_of("[source]\nallow_phc = [1]\n"),
+              "vmrefclockd.toml:2: [source] allow_phc: must be a string, got integer");
+    EXPECT_EQ(error_of("[disruption]\nstep = 1\n"),
+              "vmrefclockd.toml:2: [disruption] step: must be true or false, got integer");
+    EXPECT_EQ(error_of("[disruption]\nstep_floor_us = 1\n"),
+              "vmrefclockd.toml:2: [disruption] step_floor_us: must be between 10 and 1000000 us, "
+              "got 1");
 }
 
 }  // namespace

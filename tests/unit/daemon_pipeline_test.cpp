@@ -70,13 +70,15 @@ class PipelineTest : public ::testing::Test {
     PipelineTest() {
         config.chrony.poll = 2;  // hold-off of 4 s
         config.source.readings = 5;
-        pipeline =
-            std::make_unique<Pipeline>(config, std::make_unique<ScriptedSource>(host, now_real),
-                                       std::move(*make_sample_filter("basic")), sink, control);
+        SourceSet sources;
+        sources.type = "vmclock";
+        sources.time = std::make_unique<ScriptedSource>(host, now_real);
+        pipeline = std::make_unique<Pipeline>(
+            config, std::move(sources), std::move(*make_sample_filter("basic")), sink, control);
     }
     // One poll every 0.5 s of both clocks.
     void poll() {
-        pipeline->poll(now_mono, now_real);
+        pipeline->poll({now_mono, now_mono, now_mono, now_real});
         now_mono += kSecond / 2;
         now_real += kSecond / 2;
     }
@@ -91,11 +93,11 @@ class PipelineTest : public ::testing::Test {
 };
 
 TEST_F(PipelineTest, FeedsTheHostOffset) {
-    EXPECT_EQ(pipeline->state(), PipelineState::starting);
+    EXPECT_EQ(pipeline->state(), DaemonState::starting);
     for (int i = 0; i < 4; ++i) poll();
     ASSERT_EQ(sink.sent.size(), 4u);
     EXPECT_NEAR(sink.sent.back().offset_ns, 250'000, 1);
-    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    EXPECT_EQ(pipeline->state(), DaemonState::ok);
     EXPECT_EQ(pipeline->samples_sent(), 4u);
     EXPECT_TRUE(control.resets.empty());
 }
@@ -106,7 +108,7 @@ TEST_F(PipelineTest, MarkerChangeResetsHoldsOffResetsAgainAndResumes) {
     host.marker = 2;
     host.offset_ns += 2'000'000;  // the clock stepped with the migration
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::holdoff);
+    EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
     ASSERT_EQ(control.resets.size(), 1u);
     EXPECT_EQ(pipeline->disruptions().count, 1u);
     EXPECT_EQ(pipeline->disruptions().last_cause, "marker");
@@ -121,7 +123,7 @@ TEST_F(PipelineTest, MarkerChangeResetsHoldsOffResetsAgainAndResumes) {
     for (size_t i = before; i < sink.sent.size(); ++i) {
         EXPECT_NEAR(sink.sent[i].offset_ns, 2'250'000, 1);
     }
-    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    EXPECT_EQ(pipeline->state(), DaemonState::ok);
     // The window holds only post-disruption samples.
     ASSERT_TRUE(pipeline->estimate());
     EXPECT_NEAR(pipeline->estimate()->offset_ns, 2'250'000, 1);
@@ -133,34 +135,34 @@ TEST_F(PipelineTest, UnreliableHostStopsFeeding) {
     const size_t before = sink.sent.size();
     for (int i = 0; i < 3; ++i) poll();
     EXPECT_EQ(sink.sent.size(), before);
-    EXPECT_EQ(pipeline->state(), PipelineState::unusable);
+    EXPECT_EQ(pipeline->state(), DaemonState::unusable);
     EXPECT_EQ(pipeline->disruptions().count, 1u);
 }
 
 TEST_F(PipelineTest, UnusablePageAndMissingDeviceAreStatesNotCrashes) {
     host.unusable = "marker-only page";
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::unusable);
+    EXPECT_EQ(pipeline->state(), DaemonState::unusable);
     EXPECT_EQ(pipeline->reason(), "marker-only page");
     host.unusable.clear();
     host.fail = true;
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::no_source);
+    EXPECT_EQ(pipeline->state(), DaemonState::no_source);
     EXPECT_NE(pipeline->reason().find("device gone"), std::string::npos);
     EXPECT_TRUE(sink.sent.empty());
     host.fail = false;
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    EXPECT_EQ(pipeline->state(), DaemonState::ok);
 }
 
 TEST_F(PipelineTest, ChronyDownIsDegraded) {
     sink.down = true;
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::degraded);
+    EXPECT_EQ(pipeline->state(), DaemonState::degraded);
     EXPECT_NE(pipeline->reason().find("chrony"), std::string::npos);
     sink.down = false;
     poll();
-    EXPECT_EQ(pipeline->state(), PipelineState::ok);
+    EXPECT_EQ(pipeline->state(), DaemonState::ok);
 }
 
 }  // namespace

@@ -1,0 +1,40 @@
+#include "daemon/status_snapshot.h"
+
+namespace vmrefclock {
+
+StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& chrony,
+                              const SnapshotContext& context) {
+    StatusSnapshot s;
+    s.state = pipeline.state();
+    s.reason = pipeline.reason();
+    s.source = {context.source_type, context.source_path, pipeline.source_method()};
+    if (auto e = pipeline.estimate()) {
+        s.offset_ns = e->offset_ns;
+        s.frequency_ppm = e->frequency_ppm;
+        s.stddev_ns = e->stddev_ns;
+        s.error_bound_ns = e->error_bound_ns;
+    }
+    if (!pipeline.recent().empty()) s.delay_ns = pipeline.recent().back().delay_ns;
+    s.samples_in_window = pipeline.samples_in_window();
+    s.polls = pipeline.polls();
+    s.samples_sent = pipeline.samples_sent();
+    s.samples_rejected = pipeline.samples_rejected();
+    if (auto sent = pipeline.last_sent_mono_ns()) {
+        s.last_sample_age_s = static_cast<double>(context.now_mono_ns - *sent) / 1e9;
+    }
+    const DisruptionRecord& d = pipeline.disruptions();
+    s.disruptions.count = d.count;
+    if (d.count > 0) {
+        s.disruptions.last_time_ns = d.last_time_ns;
+        s.disruptions.last_cause = d.last_cause;
+    }
+    if (pipeline.host()) s.host = host_status_from(*pipeline.host());
+    s.chrony.socket = chrony.path();
+    s.chrony.connected = chrony.connected();
+    if (!chrony.last_error().empty()) s.chrony.last_error = chrony.last_error();
+    s.uptime_s = static_cast<double>(context.now_mono_ns - context.started_mono_ns) / 1e9;
+    s.version = VMREFCLOCK_VERSION;
+    return s;
+}
+
+}  // namespace vmrefclock
