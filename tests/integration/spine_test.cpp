@@ -45,7 +45,8 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
                "[source]\ntype = \"vmclock\"\npath = \"" + page +
                    "\"\ninterval = 0.5\nreadings = 10\n[chrony]\nsocket = \"" + chrony.sock_path() +
                    "\"\ncontrol_socket = \"" + chrony.command_socket() +
-                   "\"\npoll = " + std::to_string(kChronyPoll) + "\n[log]\nlevel = \"info\"\n");
+                   "\"\npoll = " + std::to_string(kChronyPoll) + "\n[status]\nsocket = \"" +
+                   dir.file("status.sock") + "\"\n[log]\nlevel = \"info\"\n");
     Process daemon({bin_dir() + "/vmrefclockd", "-c", dir.file("vmrefclockd.toml")},
                    dir.file("daemon.log"));
 
