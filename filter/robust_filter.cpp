@@ -14,6 +14,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 // No bound is reported above this (about 31 years): an int64 holds it with room to spare.
 constexpr double kMaxBoundNs = 1e18;
 constexpr double kMaxPredictionS = 3600;
+constexpr int kMinGateSamples = 8;
+constexpr double kEarlyGateNs = 10'000;
 
 struct Valid {
     int64_t mid_ns;
@@ -313,16 +315,28 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
 
     if (std::optional<Prediction> p = predict(c.time_ns)) {
         const double residual = c.offset_ns - p->offset_ns;
-        const double gate = 2.0 * (p->bound_ns + c.err_ns) + 10.0 * precision;
+        // The sample's own scatter too, from the fit's residuals: half-delays understate
+        // it for cross-timestamps (delay 0), whose noise is the device's. The factor
+        // grows for few samples, where the stddev itself is uncertain.
+        const int n = std::max(p->fit.n, 3);
+        const double k = 6.0 * (1.0 + 4.0 / static_cast<double>(n - 2));
+        const double scatter = p->fit.stddev * std::sqrt(p->fit.wmean / std::max(c.weight, 1e-300));
+        const double scatter_bound = std::isfinite(scatter) ? k * scatter : 0.0;
+        double gate = 2.0 * (p->bound_ns + c.err_ns) + scatter_bound + 10.0 * precision;
+        // A handful of samples may show too little scatter by chance (none at all with
+        // two): until the fit has seen enough, only a step far beyond any read noise
+        // counts, such as the 4.5 ms master-clock step.
+        if (p->fit.n < kMinGateSamples) gate = std::max(gate, kEarlyGateNs);
         if (std::abs(residual) > gate) {
             if (!pending_.empty()) {
                 const Candidate& prev = pending_.back();
                 const double dt_s = static_cast<double>(c.time_ns - prev.time_ns) * 1e-9;
                 const double expect = prev.offset_ns + p->fit.slope * dt_s;
                 const double prev_res = prev.offset_ns - (p->offset_ns - p->fit.slope * dt_s);
-                const bool agree = std::abs(c.offset_ns - expect) <=
-                                       2.0 * (prev.err_ns + c.err_ns) + 0.1 * std::abs(residual) &&
-                                   (prev_res > 0) == (residual > 0);
+                const bool agree =
+                    std::abs(c.offset_ns - expect) <=
+                        2.0 * (prev.err_ns + c.err_ns) + scatter_bound + 0.1 * std::abs(residual) &&
+                    (prev_res > 0) == (residual > 0);
                 // Three clean samples in a row far off the model: whatever they agree on,
                 // the model (its frequency, say) no longer describes the clock.
                 if (agree || pending_.size() >= 2) {

@@ -9,14 +9,18 @@
 //    falling with their excess delay.
 // 2. Rejection against the model. A sample that disagrees with the model's prediction
 //    by more than twice the sum of both error bounds cannot be explained by noise: it is
-//    not used. Two such samples in a row that agree with each other are a step of the
-//    reference (a master-clock step, no marker): the window restarts from them, so the
-//    filter follows within two polls instead of smoothing the step away.
+//    not sent (the poll returns an error). Two such samples in a row that agree with
+//    each other are a step of the reference (a master-clock step, no marker), and three
+//    in a row mean the model no longer holds (a frequency change): the window restarts
+//    from them, so the filter follows within two polls instead of smoothing it away.
 // 3. A robust weighted line over an adaptive window. As linuxptp's linreg does, several
-//    window lengths are fitted each poll and each one's error in predicting the next
-//    sample is tracked (exponential average); the length that predicts best is used, so
-//    the window is long when the clock is stable and short when it wanders. The line is
-//    Huber-reweighted (robust to the odd bad sample that passed 1 and 2).
+//    window lengths (4..256 samples) are fitted each poll and each one's prediction error
+//    is tracked (exponential average); the length that predicts best is used, so the
+//    window is long when the clock is stable and short when it wanders. Unlike linreg,
+//    the prediction is prediction_horizon samples ahead, not one: the host re-anchors
+//    its published clock every few seconds, so sample errors are correlated and one step
+//    ahead the shortest window always wins by following them. The line is
+//    Huber-reweighted to convergence (robust to the odd bad sample that passed 1 and 2).
 // When a whole batch is spiked (nothing passes 1), the model's prediction is sent (for
 // up to max_predicted_polls polls in a row) rather than a spiked reading.
 //
@@ -31,6 +35,8 @@
 //                                         except for predictions over spiked batches)
 //         + time_maxerror                 the host's published error, when present
 //         + precision
+// plus, if the fitted value had to be clamped to the samples' range (absurd input
+// only), the distance it was moved. Capped at 1e18 ns.
 #pragma once
 
 #include <array>

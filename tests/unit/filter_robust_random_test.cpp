@@ -169,6 +169,32 @@ TEST(RobustRandom, LabTracesWithStepsBackwardsAndResetsStayClose) {
     }
 }
 
+// PTP_SYS_OFFSET_PRECISE gives one cross-timestamp of delay 0 per poll: its half-delay
+// says nothing about its noise (the device's, here 20 ns). Ordinary noise must never be
+// taken for a step: every poll gives a sample and the window keeps growing.
+TEST(RobustRandom, NoisyCrossTimestampsAreNeverTakenForSteps) {
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+        Rng rng(seed);
+        RobustFilter f;
+        int64_t t = 1'782'000'000'000'000'000;
+        double sum_sq = 0;
+        for (int p = 0; p < 3000; ++p) {
+            t += 1'000'000'000;
+            const double truth = 5'000 + 2.5e-6 * static_cast<double>(p) * 1e9;
+            Batch b;
+            b.readings.push_back(
+                {t, t + static_cast<int64_t>(std::llround(truth + 20 * rng.normal())), t});
+            const Result<Sample> s = f.process(b);
+            ASSERT_TRUE(s) << "seed " << seed << " poll " << p << ": " << s.error().message;
+            if (p > 300) {
+                EXPECT_GE(f.samples_in_window(), 16) << "seed " << seed << " poll " << p;
+                sum_sq += (s->offset_ns - truth) * (s->offset_ns - truth);
+            }
+        }
+        EXPECT_LT(std::sqrt(sum_sq / 2699), 10.0);  // averaging beats the 20 ns noise
+    }
+}
+
 // The regression helpers: an exact line is recovered exactly, a wild point barely
 // moves the robust fit, at() agrees with evaluating the fit there, and the many-window
 // fits agree with single plain fits.
