@@ -18,8 +18,21 @@ constexpr size_t kSunPathBytes = 108;
 
 using MaybeError = std::optional<Error>;
 
+// Built by appending: GCC 12 at -O2 raises a false -Wrestrict on `"literal" + std::string`
+// (GCC bug 105651).
 std::string quoted(std::string_view s) {
-    return "\"" + std::string(s) + "\"";
+    std::string out;
+    out.reserve(s.size() + 2);
+    out.append(1, '"').append(s).append(1, '"');
+    return out;
+}
+
+// "[table]" the same way.
+std::string bracketed(std::string_view table) {
+    std::string out;
+    out.reserve(table.size() + 2);
+    out.append(1, '[').append(table).append(1, ']');
+    return out;
 }
 
 std::string format_number(double v) {
@@ -42,7 +55,7 @@ class Where {
                           what);
     }
     Error key(const toml::node& node, std::string_view key, const std::string& what) const {
-        return at(node.source(), "[" + std::string(table_) + "] " + std::string(key) + ": " + what);
+        return at(node.source(), bracketed(table_) + " " + std::string(key) + ": " + what);
     }
     std::string_view table() const { return table_; }
 
@@ -174,7 +187,7 @@ MaybeError read_table(const Where& w, const toml::node& node,
     const auto* table = node.as_table();
     if (!table) {
         return w.at(node.source(),
-                    "[" + std::string(w.table()) + "] must be a table, got " + type_name(node));
+                    bracketed(w.table()) + " must be a table, got " + type_name(node));
     }
     for (const auto& [key, value] : *table) {
         const KeyHandler* handler = nullptr;
@@ -184,8 +197,8 @@ MaybeError read_table(const Where& w, const toml::node& node,
         if (!handler) {
             std::string list;
             for (const auto& h : handlers) list += (list.empty() ? "" : ", ") + std::string(h.key);
-            return w.at(key.source(), "[" + std::string(w.table()) + "] unknown key " +
-                                          quoted(key.str()) + " (accepted: " + list + ")");
+            return w.at(key.source(), bracketed(w.table()) + " unknown key " + quoted(key.str()) +
+                                          " (accepted: " + list + ")");
         }
         if (auto e = handler->read(w, key.str(), value)) return e;
     }
@@ -311,7 +324,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
         if (!handlers) {
             std::string list;
             for (const auto& [name, h] : tables) {
-                list += (list.empty() ? "" : ", ") + ("[" + std::string(name) + "]");
+                list += (list.empty() ? "" : ", ") + bracketed(name);
             }
             const char* what = node.is_table() ? "unknown table [" : "unknown top-level key \"";
             const char* end = node.is_table() ? "]" : "\"";

@@ -113,7 +113,10 @@ std::string format_duration(double ns) {
 }
 
 std::string format_offset(double ns) {
-    return (ns < 0 ? "-" : "+") + scaled(std::fabs(ns));
+    // Appended, not `"literal" + std::string`: GCC 12 at -O2 raises a false -Wrestrict
+    // on that (GCC bug 105651).
+    std::string out(1, ns < 0 ? '-' : '+');
+    return out.append(scaled(std::fabs(ns)));
 }
 
 std::string render_text(const StatusSnapshot& s) {
