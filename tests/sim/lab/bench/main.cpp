@@ -31,8 +31,10 @@ int main(int argc, char** argv) {
     std::printf("clock lab: %lld polls at 1 Hz per scenario, seed %llu, ours = \"%s\"\n",
                 static_cast<long long>(polls), static_cast<unsigned long long>(seed), ours.c_str());
     std::printf(
-        "errors = sent offset - true offset at the sample's time; recover = polls after "
-        "an event until within tolerance for %d polls (worst event)\n\n",
+        "error = sent offset - true offset at the sample's time. chrony sends one median-filtered\n"
+        "sample per 4-poll chrony poll. recover = polls from an event (its poll = 1) until the\n"
+        "samples stay within 1 us for %d polls, worst event. out_of_bound = sent samples whose\n"
+        "|error| exceeds their own error_ns (baselines: half-delay/dispersion, no host error).\n\n",
         kRecoveryHold);
     std::printf("%-18s %-8s %8s %11s %12s %8s %8s %12s\n", "scenario", "method", "sent", "rms_ns",
                 "max_ns", "events", "recover", "out_of_bound");
