@@ -47,10 +47,8 @@ class Daemon::ControlAdapter : public ChronyResetter {
   public:
     explicit ControlAdapter(ChronyControl& control) : control_(control) {}
     bool enabled() const override { return control_.enabled(); }
-    void reset_sources(const std::string& reason) override {
-        spdlog::info("running chronyc reset sources ({})", reason);
-        control_.reset_sources(reason);
-    }
+    // ChronyControl logs the command and its outcome itself.
+    void reset_sources(const std::string& reason) override { control_.reset_sources(reason); }
 
   private:
     ChronyControl& control_;
@@ -98,13 +96,6 @@ Status Daemon::start(SourceSet sources) {
     source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
     control_adapter_ = std::make_unique<ControlAdapter>(control_);
-    control_.on_done = [](bool ok, const std::string& detail) {
-        if (ok) {
-            spdlog::info("chronyc reset sources: {}", detail);
-        } else {
-            spdlog::warn("chronyc reset sources failed: {}", detail);
-        }
-    };
     // The default filter is the first one make_sample_filter knows.
     auto filter = make_sample_filter(sample_filter_names().front());
     if (!filter) return filter.error();
