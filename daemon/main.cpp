@@ -7,14 +7,18 @@
 #include "config/config.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
+#include "daemon/source_setup.h"
 
 int main(int argc, char** argv) {
     using namespace vmrefclock;
     CLI::App app{"vmrefclockd: the hypervisor's clock for chrony, correct across live migration"};
     std::string config_path = "/etc/vmrefclock/vmrefclockd.toml";
     bool check_config = false;
+    bool list = false;
     app.add_option("-c,--config", config_path, "configuration file (TOML)");
     app.add_flag("--check-config", check_config, "validate the configuration and exit");
+    app.add_flag("--list-sources", list,
+                 "print the clocks found, which one would be used and why, and exit");
     app.set_version_flag("--version", std::string("vmrefclockd ") + VMREFCLOCK_VERSION);
     CLI11_PARSE(app, argc, argv);
 
@@ -22,6 +26,10 @@ int main(int argc, char** argv) {
     if (!config) {
         std::fprintf(stderr, "vmrefclockd: %s\n", config.error().message.c_str());
         return 1;
+    }
+    if (list) {
+        std::fputs(list_sources(*config).c_str(), stdout);
+        return 0;
     }
     if (check_config) {
         std::printf("%s: configuration is valid\n", config_path.c_str());
