@@ -12,9 +12,12 @@
 #include <string>
 
 #include "config/config.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
+
+using test::TempDir;
 
 std::string error_of(std::string_view text) {
     auto r = parse_config(text, "vmrefclockd.toml");
@@ -284,19 +287,6 @@ TEST(ConfigLoad, ExampleFileSetsEveryKey) {
         EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
     }
 }
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/vmr-config-test-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 TEST(ConfigLoad, MissingFileNamesPathAndErrno) {
     TempDir dir;

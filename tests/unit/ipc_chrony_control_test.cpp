@@ -17,24 +17,14 @@
 
 #include "ipc/chrony_control.h"
 #include "ipc/event_loop.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
 
+using test::TempDir;
+
 constexpr int64_t kMsNs = 1'000'000;
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/vmr-control-test-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path);

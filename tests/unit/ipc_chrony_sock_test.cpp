@@ -13,24 +13,14 @@
 #include <string>
 
 #include "ipc/chrony_sock.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
 
+using test::TempDir;
+
 constexpr int64_t kSecNs = 1'000'000'000;
-
-class TempDir {
-  public:
-    TempDir() {
-        char tmpl[] = "/tmp/vmr-sock-test-XXXXXX";
-        path_ = mkdtemp(tmpl);
-    }
-    ~TempDir() { std::filesystem::remove_all(path_); }
-    const std::string& path() const { return path_; }
-
-  private:
-    std::string path_;
-};
 
 // Stands in for chronyd's end of the SOCK refclock: binds the path, receives datagrams.
 class FakeChronyd {
