@@ -17,6 +17,8 @@ struct HostClock {
     ClockStatus status = ClockStatus::synchronized;
     std::string unusable;
     bool fail = false;
+    bool publishes_host = true;  // false: a PHC, which has no vmclock page of its own
+    double freq_ppm = 0;         // the host clock's rate against the system clock
 };
 
 class ScriptedSource : public Source {
@@ -26,14 +28,19 @@ class ScriptedSource : public Source {
     Result<Batch> poll(int readings) override {
         if (host_.fail) return make_error("device gone", 19);
         Batch b;
-        b.host = HostInfo{};
-        b.host->disruption_marker = host_.marker;
-        b.host->clock_status = host_.status;
+        if (host_.publishes_host) {
+            b.host = HostInfo{};
+            b.host->disruption_marker = host_.marker;
+            b.host->clock_status = host_.status;
+        }
         b.unusable_reason = host_.unusable;
         if (host_.unusable.empty()) {
             for (int i = 0; i < readings; ++i) {
                 int64_t pre = now_real_ + i * 1000;
-                b.readings.push_back({pre, pre + 50 + host_.offset_ns, pre + 100});
+                const double drift_ns =
+                    host_.freq_ppm * 1e-6 * static_cast<double>(pre - kStartReal);
+                b.readings.push_back(
+                    {pre, pre + 50 + host_.offset_ns + static_cast<int64_t>(drift_ns), pre + 100});
             }
         }
         return b;
@@ -67,12 +74,16 @@ class RecordingControl : public ChronyResetter {
 
 class PipelineTest : public ::testing::Test {
   protected:
-    PipelineTest() {
+    PipelineTest() { build(false); }
+    // A PHC with no vmclock page: disruptions must be found in the data.
+    void build(bool phc_without_page) {
+        host.publishes_host = !phc_without_page;
         config.chrony.poll = 2;  // hold-off of 4 s
         config.source.readings = 5;
         SourceSet sources;
-        sources.type = "vmclock";
+        sources.type = phc_without_page ? "ptp" : "vmclock";
         sources.time = std::make_unique<ScriptedSource>(host, now_real);
+        sources.data_detectors = phc_without_page;
         pipeline = std::make_unique<Pipeline>(
             config, std::move(sources), std::move(*make_sample_filter("basic")), sink, control);
     }
@@ -162,6 +173,39 @@ TEST_F(PipelineTest, ChronyDownIsDegraded) {
     EXPECT_NE(pipeline->reason().find("chrony"), std::string::npos);
     sink.down = false;
     poll();
+    EXPECT_EQ(pipeline->state(), DaemonState::ok);
+}
+
+TEST_F(PipelineTest, PhcWithoutPageDetectsAMasterClockStepFromTheData) {
+    build(true);
+    host.freq_ppm = 3;
+    for (int i = 0; i < 40; ++i) poll();
+    ASSERT_EQ(pipeline->disruptions().count, 0u);
+    const size_t before = sink.sent.size();
+    host.offset_ns += 4'500'000;  // KVM master clock update after ~40 h
+    poll();
+    poll();
+    EXPECT_EQ(pipeline->disruptions().count, 1u);
+    EXPECT_EQ(pipeline->disruptions().last_cause, "step");
+    EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
+    EXPECT_EQ(control.resets.size(), 1u);
+    // The stepped samples never reached chrony as if they were of the old clock.
+    EXPECT_EQ(sink.sent.size(), before);
+    for (int i = 0; i < 12; ++i) poll();
+    EXPECT_EQ(pipeline->disruptions().count, 1u);  // one event, one disruption
+    EXPECT_EQ(control.resets.size(), 2u);
+    ASSERT_GT(sink.sent.size(), before);
+    EXPECT_NEAR(sink.sent.back().offset_ns -
+                    3e-6 * static_cast<double>(sink.sent.back().time_ns - kStartReal),
+                4'750'000, 100);
+}
+
+TEST_F(PipelineTest, PhcWithoutPageTakesASteadyClockQuietly) {
+    build(true);
+    host.freq_ppm = -20;
+    for (int i = 0; i < 200; ++i) poll();
+    EXPECT_EQ(pipeline->disruptions().count, 0u);
+    EXPECT_EQ(sink.sent.size(), 200u);
     EXPECT_EQ(pipeline->state(), DaemonState::ok);
 }
 
