@@ -189,6 +189,7 @@ void Daemon::on_signal() {
         } else {
             spdlog::info("signal {} received, stopping",
                          strsignal(static_cast<int>(info.ssi_signo)));
+            notifier_.stopping();
             loop_.stop();
         }
     }
@@ -199,7 +200,7 @@ void Daemon::reload() {
     auto fresh = load_config(config_path_);
     if (!fresh) {
         spdlog::error("reload: keeping the running configuration: {}", fresh.error().message);
-        notifier_.ready();
+        if (ready_sent_) notifier_.ready();
         return;
     }
     // Log level and poll timing apply at once; the rest needs a restart.
@@ -216,6 +217,9 @@ void Daemon::reload() {
         "reload: configuration re-read from {} (source and chrony settings apply at "
         "the next restart)",
         config_path_);
+    // systemd holds the unit in "reloading" until READY=1 follows RELOADING=1; before
+    // the first sample the initial READY=1 ends it.
+    if (ready_sent_) notifier_.ready();
 }
 
 }  // namespace vmrefclock

@@ -281,7 +281,7 @@ std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
     std::string refid = "VMCK";
     {
         DoctorCheck c{"refclock configured in chrony's config", false, "", ""};
-        c.hint = "add the line from \"vmrefclockctl chrony-conf\" to " +
+        c.hint = "add \"" + chrony_refclock_line(config) + "\" (vmrefclockctl chrony-conf) to " +
                  (files.size() > 1 ? "/etc/chrony/conf.d/vmrefclock.conf" : options.chrony_conf) +
                  " and restart chronyd";
         const RefclockLine* match = nullptr;

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -18,8 +17,6 @@
 extern char** environ;
 
 namespace vmrefclock::test {
-
-namespace fs = std::filesystem;
 
 std::string bin_dir() {
     const char* dir = std::getenv("VMR_BIN_DIR");
@@ -31,19 +28,24 @@ std::string source_dir() {
     return dir ? dir : ".";
 }
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/vmr-it-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-    chmod(path_.c_str(), 0700);
+namespace {
+// This process's environment with `extra` ("NAME=value") added, replacing same names.
+std::vector<std::string> environment_with(const std::vector<std::string>& extra) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+        std::string entry(*e);
+        std::string name = entry.substr(0, entry.find('='));
+        bool replaced = false;
+        for (const auto& x : extra) replaced |= x.substr(0, x.find('=')) == name;
+        if (!replaced) env.push_back(entry);
+    }
+    env.insert(env.end(), extra.begin(), extra.end());
+    return env;
 }
+}  // namespace
 
-TempDir::~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-}
-
-Process::Process(std::vector<std::string> argv, std::string log_path)
+Process::Process(std::vector<std::string> argv, std::string log_path,
+                 const std::vector<std::string>& extra_env)
     : log_path_(std::move(log_path)) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -61,7 +63,11 @@ Process::Process(std::vector<std::string> argv, std::string log_path)
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
+    std::vector<std::string> env = environment_with(extra_env);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
@@ -216,6 +222,39 @@ std::optional<double> Chrony::tracking_system_time_s() const {
     } catch (...) {
         return std::nullopt;
     }
+}
+
+std::string vmclock_daemon_config(const std::string& page, const Chrony& chrony, int chrony_poll,
+                                  const std::string& status_socket, const std::string& extra) {
+    return "[source]\ntype = \"vmclock\"\npath = \"" + page +
+           "\"\ninterval = 0.5\nreadings = 10\n[chrony]\nsocket = \"" + chrony.sock_path() +
+           "\"\ncontrol_socket = \"" + chrony.command_socket() +
+           "\"\npoll = " + std::to_string(chrony_poll) + "\n[status]\nsocket = \"" + status_socket +
+           "\"\n[log]\nlevel = \"info\"\n" + extra;
+}
+
+namespace {
+std::string exact(double value) {
+    std::ostringstream out;
+    out.precision(17);
+    out << value;
+    return out.str();
+}
+}  // namespace
+
+std::unique_ptr<Process> start_vmclock_sim(const TempDir& dir, const std::string& page,
+                                           const std::string& truth_file, double offset_s,
+                                           double freq_ppm) {
+    auto sim = std::make_unique<Process>(
+        std::vector<std::string>{bin_dir() + "/vmclock-sim", "--page", page, "--offset",
+                                 exact(offset_s), "--freq-ppm", exact(freq_ppm),
+                                 "--update-interval", "1", "--truth-file", truth_file,
+                                 "--disrupt-step", "0.002", "--seed", "1"},
+        dir.file("sim.log"));
+    if (!wait_until([&] { return read_truth(truth_file).has_value(); }, std::chrono::seconds(10))) {
+        throw std::runtime_error("vmclock-sim did not start: " + sim->log());
+    }
+    return sim;
 }
 
 std::optional<Truth> read_truth(const std::string& path) {

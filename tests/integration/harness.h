@@ -13,29 +13,20 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/temp_dir.h"
+
 namespace vmrefclock::test {
 
 std::string bin_dir();     // from VMR_BIN_DIR
 std::string source_dir();  // from VMR_SOURCE_DIR
 
-// mkdtemp with mode 0700 (chronyd insists on it for its socket directory); removed
-// recursively on destruction.
-class TempDir {
-  public:
-    TempDir();
-    ~TempDir();
-    const std::string& path() const { return path_; }
-    std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-  private:
-    std::string path_;
-};
-
 // A child process with stdout+stderr to a log file; SIGTERM, then SIGKILL, and reaped
 // on destruction, so a failing test leaves nothing running.
 class Process {
   public:
-    Process(std::vector<std::string> argv, std::string log_path);
+    // `extra_env`: "NAME=value" entries added to (or replacing in) this process's environment.
+    Process(std::vector<std::string> argv, std::string log_path,
+            const std::vector<std::string>& extra_env = {});
     ~Process();
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
@@ -102,5 +93,16 @@ struct Truth {
 std::optional<Truth> read_truth(const std::string& path);
 
 std::vector<std::string> split_csv(const std::string& line);
+
+// A vmrefclockd config reading the vmclock page `page` every 0.5 s and feeding `chrony`
+// (poll `chrony_poll`), status socket `status_socket`; `extra` is appended verbatim.
+std::string vmclock_daemon_config(const std::string& page, const Chrony& chrony, int chrony_poll,
+                                  const std::string& status_socket, const std::string& extra = "");
+
+// vmclock-sim publishing `page` with the truth in `truth_file`: host = system + offset_s,
+// running freq_ppm fast, a 2 ms step on SIGUSR1. Waits until the truth file exists.
+std::unique_ptr<Process> start_vmclock_sim(const TempDir& dir, const std::string& page,
+                                           const std::string& truth_file, double offset_s,
+                                           double freq_ppm);
 
 }  // namespace vmrefclock::test

@@ -34,19 +34,10 @@ std::string reach(const Chrony& chrony) {
 TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
     TempDir dir;
     const std::string page = dir.file("vmclock0"), truth_file = dir.file("truth");
-    Process sim({bin_dir() + "/vmclock-sim", "--page", page, "--offset", "0.00025", "--freq-ppm",
-                 "3", "--update-interval", "1", "--truth-file", truth_file, "--disrupt-step",
-                 "0.002", "--seed", "1"},
-                dir.file("sim.log"));
-    ASSERT_TRUE(wait_until([&] { return read_truth(truth_file).has_value(); }, 10s)) << sim.log();
-
+    auto sim = start_vmclock_sim(dir, page, truth_file, 0.00025, 3);
     Chrony chrony(dir, kChronyPoll);
     write_file(dir.file("vmrefclockd.toml"),
-               "[source]\ntype = \"vmclock\"\npath = \"" + page +
-                   "\"\ninterval = 0.5\nreadings = 10\n[chrony]\nsocket = \"" + chrony.sock_path() +
-                   "\"\ncontrol_socket = \"" + chrony.command_socket() +
-                   "\"\npoll = " + std::to_string(kChronyPoll) + "\n[status]\nsocket = \"" +
-                   dir.file("status.sock") + "\"\n[log]\nlevel = \"info\"\n");
+               vmclock_daemon_config(page, chrony, kChronyPoll, dir.file("status.sock")));
     Process daemon({bin_dir() + "/vmrefclockd", "-c", dir.file("vmrefclockd.toml")},
                    dir.file("daemon.log"));
 
@@ -66,7 +57,7 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
 
     // Phase 2: a migration-like disruption with a 2 ms step.
     const uint64_t disruptions = truth->disruptions;
-    sim.signal(SIGUSR1);
+    sim->signal(SIGUSR1);
     ASSERT_TRUE(wait_until(
         [&] {
             auto t = read_truth(truth_file);

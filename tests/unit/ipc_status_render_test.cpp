@@ -7,11 +7,13 @@
 #include <set>
 
 #include "ipc/status.h"
+#include "tests/support/prometheus_parser.h"
 
 namespace vmrefclock {
 namespace {
 
 using nlohmann::json;
+using test::parse_with_prometheus_client;
 
 StatusSnapshot full_snapshot() {
     StatusSnapshot s;
@@ -149,41 +151,6 @@ TEST(StatusText, UtcRoundTrip) {
     EXPECT_EQ(format_utc(0), "1970-01-01T00:00:00.000Z");
     EXPECT_EQ(parse_utc("2026-01-05T12:14:56.789Z"), 1'767'615'296'789'000'000);
     EXPECT_FALSE(parse_utc("yesterday"));
-}
-
-// Parses exposition text with the reference Python client's parser and returns
-// {family: {"type": t, "help": h, "samples": [[name, {labels}, value], ...]}}.
-std::optional<json> parse_with_prometheus_client(const std::string& text) {
-    const char* python = nullptr;
-    for (const char* candidate : {"/usr/bin/python3", "python3"}) {
-        std::string probe =
-            std::string(candidate) + " -c 'import prometheus_client.parser' >/dev/null 2>&1";
-        if (std::system(probe.c_str()) == 0) {
-            python = candidate;
-            break;
-        }
-    }
-    if (!python) return std::nullopt;
-    char dir[] = "/tmp/vmr_prom_XXXXXX";
-    if (!mkdtemp(dir)) return std::nullopt;
-    std::string in = std::string(dir) + "/metrics.txt", out = std::string(dir) + "/parsed.json";
-    std::ofstream(in) << text;
-    std::string cmd = std::string(python) +
-                      " -c '"
-                      "import json, sys\n"
-                      "from prometheus_client.parser import text_string_to_metric_families as p\n"
-                      "r = {f.name: {\"type\": f.type, \"help\": f.documentation,"
-                      " \"samples\": [[s.name, s.labels, s.value] for s in f.samples]}"
-                      " for f in p(open(sys.argv[1]).read())}\n"
-                      "json.dump(r, open(sys.argv[2], \"w\"))' " +
-                      in + " " + out;
-    int rc = std::system(cmd.c_str());
-    json parsed = json::parse(std::ifstream(out), nullptr, false);
-    std::remove(in.c_str());
-    std::remove(out.c_str());
-    std::remove(dir);
-    if (rc != 0 || parsed.is_discarded()) return json(nullptr);  // parse failure
-    return parsed;
 }
 
 double sample_value(const json& families, const std::string& family,

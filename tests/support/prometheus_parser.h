@@ -1,0 +1,53 @@
+// Parses Prometheus text exposition with the reference Python client's parser, so tests
+// check the format with a real parser rather than string equality.
+#pragma once
+
+#include <stdlib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace vmrefclock::test {
+
+// {family: {"type": t, "help": h, "samples": [[name, {labels}, value], ...]}};
+// json(nullptr) when the parser rejects the text; nullopt when python3 or
+// prometheus_client is missing (the caller skips).
+inline std::optional<nlohmann::json> parse_with_prometheus_client(const std::string& text) {
+    const char* python = nullptr;
+    for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+        std::string probe =
+            std::string(candidate) + " -c 'import prometheus_client.parser' >/dev/null 2>&1";
+        if (std::system(probe.c_str()) == 0) {
+            python = candidate;
+            break;
+        }
+    }
+    if (!python) return std::nullopt;
+    char dir[] = "/tmp/vmr_prom_XXXXXX";
+    if (!mkdtemp(dir)) return std::nullopt;
+    std::string in = std::string(dir) + "/metrics.txt", out = std::string(dir) + "/parsed.json";
+    std::ofstream(in) << text;
+    std::string cmd = std::string(python) +
+                      " -c '"
+                      "import json, sys\n"
+                      "from prometheus_client.parser import text_string_to_metric_families as p\n"
+                      "r = {f.name: {\"type\": f.type, \"help\": f.documentation,"
+                      " \"samples\": [[s.name, s.labels, s.value] for s in f.samples]}"
+                      " for f in p(open(sys.argv[1]).read())}\n"
+                      "json.dump(r, open(sys.argv[2], \"w\"))' " +
+                      in + " " + out + " 2>/dev/null";
+    int rc = std::system(cmd.c_str());
+    nlohmann::json parsed = nlohmann::json::parse(std::ifstream(out), nullptr, false);
+    std::remove(in.c_str());
+    std::remove(out.c_str());
+    std::remove(dir);
+    if (rc != 0 || parsed.is_discarded()) return nlohmann::json(nullptr);
+    return parsed;
+}
+
+}  // namespace vmrefclock::test
