@@ -125,13 +125,14 @@ DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& optio
     }
     std::string problem =
         access_problem(options.service_user, options.service_extra_groups, path, R_OK);
-    if (!problem.empty()) {
+    c.detail = path + " (" + config.source.type + ")";
+    if (!problem.empty() && !options.service_dac_override) {
         c.detail = problem;
         c.hint = "install the udev rule 60-vmrefclock.rules and run: udevadm trigger";
         return c;
     }
+    if (!problem.empty()) c.detail += "; readable only through CAP_DAC_OVERRIDE: " + problem;
     c.passed = true;
-    c.detail = path + " (" + config.source.type + ")";
     return c;
 }
 
@@ -265,9 +266,11 @@ std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
             if (!live) {
                 c.detail = sock + ": " + std::strerror(e);
                 c.hint = "chronyd is not running or left a stale socket: systemctl restart chrony";
-            } else if (!problem.empty()) {
+            } else if (!problem.empty() && !options.service_dac_override) {
                 c.detail = problem;
-                c.hint = "run vmrefclockd with SupplementaryGroups=_chrony (the shipped unit does)";
+                c.hint =
+                    "chronyd makes this socket root-only: run vmrefclockd with "
+                    "AmbientCapabilities=CAP_DAC_OVERRIDE (the shipped unit does)";
             } else {
                 c.passed = true;
             }

@@ -29,7 +29,10 @@ struct DoctorOptions {
     // The user the service runs as, and the groups the unit adds: access checks are
     // made for that user, not for whoever runs doctor (usually root).
     std::string service_user = "vmrefclock";
-    std::vector<std::string> service_extra_groups = {"_chrony"};
+    std::vector<std::string> service_extra_groups;
+    // The shipped unit grants CAP_DAC_OVERRIDE (chronyd's sockets need it): file modes
+    // then do not stop the service, and a mode problem is noted, not failed.
+    bool service_dac_override = true;
     // The time-source check; vmrefclockctl plugs in discovery. Default: the configured
     // device exists and the service user may read it.
     std::function<DoctorCheck(const Config&)> check_source;

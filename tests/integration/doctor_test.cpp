@@ -41,15 +41,7 @@ TEST(Doctor, ChronyWithoutTheRefclockLineGetsAFixForEachFailure) {
     const std::string conf = dir.file("chrony.conf"), cmd_socket = dir.file("chronyd.sock");
     write_file(conf, "bindcmdaddress " + cmd_socket + "\ncmdport 0\nport 0\npidfile " +
                          dir.file("chronyd.pid") + "\n");
-    Process chronyd({"chronyd", "-x", "-d", "-u", "root", "-f", conf}, dir.file("chronyd.log"));
-    ASSERT_TRUE(wait_until(
-        [&] {
-            int rc = 1;
-            run_command({"chronyc", "-h", cmd_socket, "tracking"}, &rc);
-            return rc == 0;
-        },
-        10s))
-        << chronyd.log();
+    auto chronyd = start_chronyd(conf, cmd_socket, dir.file("chronyd.log"));
     const std::string sock = dir.file("vmrefclock.sock");
     write_file(dir.file("vmrefclockd.toml"),
                "[source]\ntype = \"vmclock\"\npath = \"" + dir.file("vmclock0") +

@@ -20,12 +20,12 @@ namespace vmrefclock::test {
 
 std::string bin_dir() {
     const char* dir = std::getenv("VMR_BIN_DIR");
-    return dir ? dir : "build/bin";
+    return dir && *dir ? dir : VMR_DEFAULT_BIN_DIR;
 }
 
 std::string source_dir() {
     const char* dir = std::getenv("VMR_SOURCE_DIR");
-    return dir ? dir : ".";
+    return dir && *dir ? dir : VMR_DEFAULT_SOURCE_DIR;
 }
 
 namespace {
@@ -162,24 +162,31 @@ std::vector<std::string> split_csv(const std::string& line) {
     return fields;
 }
 
-Chrony::Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf)
-    : sock_path_(dir.file("vmrefclock.sock")), cmd_path_(dir.file("chronyd.sock")) {
+std::unique_ptr<Process> start_chronyd(const std::string& conf, const std::string& command_socket,
+                                       const std::string& log_path, const std::string& user) {
+    auto chronyd = std::make_unique<Process>(
+        std::vector<std::string>{"chronyd", "-x", "-d", "-u", user, "-f", conf}, log_path);
+    bool ready = wait_until(
+        [&] {
+            int rc = 1;
+            run_command({"chronyc", "-h", command_socket, "tracking"}, &rc);
+            return rc == 0;
+        },
+        std::chrono::seconds(10));
+    if (!ready) throw std::runtime_error("private chronyd did not start: " + chronyd->log());
+    return chronyd;
+}
+
+Chrony::Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf,
+               const std::string& user, const std::string& run_dir)
+    : sock_path_((run_dir.empty() ? dir.path() : run_dir) + "/vmrefclock.sock"),
+      cmd_path_((run_dir.empty() ? dir.path() : run_dir) + "/chronyd.sock") {
     std::string conf = dir.file("chrony.conf");
     write_file(conf, "refclock SOCK " + sock_path_ + " refid VMCK poll " +
                          std::to_string(refclock_poll) + " precision 1e-7\n" + "bindcmdaddress " +
                          cmd_path_ + "\n" + "cmdport 0\nport 0\n" + "pidfile " +
                          dir.file("chronyd.pid") + "\n" + extra_conf);
-    process_ = std::make_unique<Process>(
-        std::vector<std::string>{"chronyd", "-x", "-d", "-u", "root", "-f", conf},
-        dir.file("chronyd.log"));
-    bool ready = wait_until(
-        [&] {
-            int rc = 1;
-            chronyc({"tracking"}, &rc);
-            return rc == 0;
-        },
-        std::chrono::seconds(10));
-    if (!ready) throw std::runtime_error("private chronyd did not start: " + log());
+    process_ = start_chronyd(conf, cmd_path_, dir.file("chronyd.log"), user);
 }
 
 Chrony::~Chrony() {

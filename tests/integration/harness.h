@@ -17,8 +17,9 @@
 
 namespace vmrefclock::test {
 
-std::string bin_dir();     // from VMR_BIN_DIR
-std::string source_dir();  // from VMR_SOURCE_DIR
+// The build's bin/ and the repository root; VMR_BIN_DIR / VMR_SOURCE_DIR override.
+std::string bin_dir();
+std::string source_dir();
 
 // A child process with stdout+stderr to a log file; SIGTERM, then SIGKILL, and reaped
 // on destruction, so a failing test leaves nothing running.
@@ -55,10 +56,19 @@ int64_t realtime_ns();
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 
+// chronyd -x -d -f conf (never touches the system clock) as `user` after start-up,
+// logging to `log_path`; waits until chronyc answers on `command_socket`.
+std::unique_ptr<Process> start_chronyd(const std::string& conf, const std::string& command_socket,
+                                       const std::string& log_path,
+                                       const std::string& user = "root");
+
 // A private chronyd with one SOCK refclock, its command socket in the temp dir.
 class Chrony {
   public:
-    Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf = "");
+    // `user`: chronyd drops to it after start-up, as a packaged chronyd does (_chrony);
+    // `run_dir`: where its sockets go (created by chronyd), "" = `dir` itself.
+    Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf = "",
+           const std::string& user = "root", const std::string& run_dir = "");
     ~Chrony();
 
     const std::string& sock_path() const { return sock_path_; }

@@ -235,8 +235,7 @@ TEST(ConfigParse, SyntaxErrorNamesOriginLineAndColumn) {
 
 std::filesystem::path source_dir() {
     if (const char* dir = std::getenv("VMR_SOURCE_DIR"); dir && *dir) return dir;
-    // tests/unit/<this file> -> repository root.
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    return VMR_DEFAULT_SOURCE_DIR;
 }
 
 TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {

@@ -1,6 +1,11 @@
 // vmrefclockctl doctor's checks over a temporary chrony config and a fake chronyc.
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 
@@ -99,6 +104,32 @@ TEST_F(Doctor, InvalidConfigIsReportedAndDefaultsUsed) {
     EXPECT_FALSE(check(checks, "config valid").passed);
     EXPECT_FALSE(check(checks, "config valid").hint.empty());
     EXPECT_EQ(checks.size(), 6u);
+}
+
+// chronyd's SOCK socket as chronyd leaves it: root:root 0755, so only root or a
+// process with CAP_DAC_OVERRIDE (the shipped unit's one capability) may send to it.
+TEST_F(Doctor, RootOnlyChronySocketNeedsTheCapability) {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root to own the socket";
+    const std::string sock = (dir_ / "vmrefclock.sock").string();
+    int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    sock.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    chmod(sock.c_str(), 0755);
+    chmod(dir_.c_str(), 0755);
+    std::ofstream(dir_ / "vmrefclockd.toml") << "[chrony]\npoll = 2\nsocket = \"" << sock << "\"\n";
+    options_.service_user = "nobody";
+
+    options_.service_dac_override = false;
+    const DoctorCheck without = check(run_doctor(options_), "chronyd's SOCK socket");
+    EXPECT_FALSE(without.passed) << without.detail;
+    EXPECT_NE(without.hint.find("CAP_DAC_OVERRIDE"), std::string::npos) << without.hint;
+
+    options_.service_dac_override = true;
+    const DoctorCheck with = check(run_doctor(options_), "chronyd's SOCK socket");
+    EXPECT_TRUE(with.passed) << with.detail;
+    close(fd);
 }
 
 TEST(DoctorLine, MatchesTheConfig) {

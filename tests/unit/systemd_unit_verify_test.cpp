@@ -18,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 fs::path source_dir() {
-    if (const char* dir = std::getenv("VMR_SOURCE_DIR")) return dir;
-    return fs::path(__FILE__).parent_path().parent_path().parent_path();
+    if (const char* dir = std::getenv("VMR_SOURCE_DIR"); dir && *dir) return dir;
+    return VMR_DEFAULT_SOURCE_DIR;
 }
 
 std::string read_file(const fs::path& path) {
@@ -62,10 +62,10 @@ class SystemdFiles : public ::testing::Test {
     // daemon when there is one, else /bin/true (verify checks the path is executable).
     fs::path unit_copy() {
         std::string daemon = "/bin/true";
-        if (const char* bin = std::getenv("VMR_BIN_DIR")) {
-            if (access((fs::path(bin) / "vmrefclockd").c_str(), X_OK) == 0) {
-                daemon = (fs::path(bin) / "vmrefclockd").string();
-            }
+        const char* env_bin = std::getenv("VMR_BIN_DIR");
+        fs::path bin = env_bin && *env_bin ? env_bin : VMR_DEFAULT_BIN_DIR;
+        if (access((bin / "vmrefclockd").c_str(), X_OK) == 0) {
+            daemon = (bin / "vmrefclockd").string();
         }
         std::string unit = read_file(source_dir() / "systemd/vmrefclockd.service");
         unit = std::regex_replace(unit, std::regex("ExecStart=/usr/sbin/vmrefclockd"),
@@ -101,11 +101,12 @@ TEST_F(SystemdFiles, UnitHasTheProtocolSettings) {
     std::string unit = read_file(source_dir() / "systemd/vmrefclockd.service");
     for (const char* line :
          {"Type=notify", "WatchdogSec=30s", "Restart=on-failure",
-          "After=chronyd.service chrony.service", "User=vmrefclock", "CapabilityBoundingSet=\n",
+          "After=chronyd.service chrony.service", "User=vmrefclock",
+          "CapabilityBoundingSet=CAP_DAC_OVERRIDE\n", "AmbientCapabilities=CAP_DAC_OVERRIDE\n",
           "NoNewPrivileges=yes", "ProtectSystem=strict", "DevicePolicy=closed",
           "DeviceAllow=char-ptp r", "DeviceAllow=/dev/vmclock0 r", "RuntimeDirectory=vmrefclock",
-          "SupplementaryGroups=_chrony", "RestrictAddressFamilies=AF_UNIX",
-          "SystemCallFilter=@system-service", "ExecReload=/bin/kill -HUP $MAINPID"}) {
+          "RestrictAddressFamilies=AF_UNIX", "SystemCallFilter=@system-service",
+          "ExecReload=/bin/kill -HUP $MAINPID"}) {
         EXPECT_NE(unit.find(line), std::string::npos) << line;
     }
 }
