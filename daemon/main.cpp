@@ -1,7 +1,9 @@
 // vmrefclockd: feeds the hypervisor's clock to chrony and survives live migration.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
 #include <CLI/CLI.hpp>
+
 #include <cstdio>
 
 #include "config/config.h"
@@ -22,6 +24,14 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("vmrefclockd ") + VMREFCLOCK_VERSION);
     CLI11_PARSE(app, argc, argv);
 
+    // Discovery is what an operator asks a guest before writing any config: without -c
+    // and without the default file, --list-sources uses the defaults.
+    if (list && app.count("--config") == 0 && access(config_path.c_str(), F_OK) != 0) {
+        std::fprintf(stderr, "vmrefclockd: no %s; listing with the default settings\n",
+                     config_path.c_str());
+        std::fputs(list_sources(Config{}).c_str(), stdout);
+        return 0;
+    }
     auto config = load_config(config_path);
     if (!config) {
         std::fprintf(stderr, "vmrefclockd: %s\n", config.error().message.c_str());
