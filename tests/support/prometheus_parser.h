@@ -2,15 +2,14 @@
 // check the format with a real parser rather than string equality.
 #pragma once
 
-#include <stdlib.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock::test {
 
@@ -28,9 +27,8 @@ inline std::optional<nlohmann::json> parse_with_prometheus_client(const std::str
         }
     }
     if (!python) return std::nullopt;
-    char dir[] = "/tmp/vmr_prom_XXXXXX";
-    if (!mkdtemp(dir)) return std::nullopt;
-    std::string in = std::string(dir) + "/metrics.txt", out = std::string(dir) + "/parsed.json";
+    TempDir dir("vmr_prom");
+    const std::string in = dir.file("metrics.txt"), out = dir.file("parsed.json");
     std::ofstream(in) << text;
     std::string cmd = std::string(python) +
                       " -c '"
@@ -43,9 +41,6 @@ inline std::optional<nlohmann::json> parse_with_prometheus_client(const std::str
                       in + " " + out + " 2>/dev/null";
     int rc = std::system(cmd.c_str());
     nlohmann::json parsed = nlohmann::json::parse(std::ifstream(out), nullptr, false);
-    std::remove(in.c_str());
-    std::remove(out.c_str());
-    std::remove(dir);
     if (rc != 0 || parsed.is_discarded()) return nlohmann::json(nullptr);
     return parsed;
 }

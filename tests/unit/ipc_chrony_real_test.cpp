@@ -25,6 +25,7 @@
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
 #include "ipc/event_loop.h"
+#include "tests/support/temp_dir.h"
 
 extern char** environ;
 
@@ -59,16 +60,11 @@ class PrivateChronyd {
   public:
     PrivateChronyd(std::string chronyd, std::string chronyc)
         : chronyd_(std::move(chronyd)), chronyc_(std::move(chronyc)) {
-        char tmpl[] = "/tmp/vmr-chronyd-XXXXXX";
-        dir_ = mkdtemp(tmpl);
-        // chronyd refuses a command socket in a directory others can write to.
-        chmod(dir_.c_str(), 0700);
+        // mkdtemp's 0700: chronyd refuses a command socket in a directory others can
+        // write to.
         std::ofstream(conf_path()) << config_lines();
     }
-    ~PrivateChronyd() {
-        stop();
-        fs::remove_all(dir_);
-    }
+    ~PrivateChronyd() { stop(); }
 
     // The whole chrony.conf; no driftfile, dumpdir, rtcfile or logdir, so nothing
     // outside dir_ is written.
@@ -146,7 +142,9 @@ class PrivateChronyd {
     std::string command_socket() const { return dir_ + "/chronyd.sock"; }
 
   private:
-    std::string chronyd_, chronyc_, dir_;
+    std::string chronyd_, chronyc_;
+    test::TempDir tmp_{"vmr-chronyd"};
+    std::string dir_ = tmp_.path();
     pid_t pid_ = -1;
 };
 

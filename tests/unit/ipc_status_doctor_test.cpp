@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "ipc/doctor.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
@@ -19,9 +20,6 @@ namespace fs = std::filesystem;
 class Doctor : public ::testing::Test {
   protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/vmr_doctor_XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         fs::create_directories(dir_ / "conf.d");
         std::ofstream(dir_ / "vmrefclockd.toml") << "[chrony]\npoll = 2\n";
         std::ofstream(dir_ / "chrony.conf")
@@ -37,7 +35,6 @@ class Doctor : public ::testing::Test {
             return chronyc_;
         };
     }
-    void TearDown() override { fs::remove_all(dir_); }
 
     const DoctorCheck& check(const std::vector<DoctorCheck>& checks, const std::string& prefix) {
         for (const auto& c : checks) {
@@ -48,7 +45,8 @@ class Doctor : public ::testing::Test {
         return none;
     }
 
-    fs::path dir_;
+    test::TempDir tmp_{"vmr_doctor"};
+    fs::path dir_ = tmp_.path();
     DoctorOptions options_;
     ProgramOutput chronyc_{0, "^,-,192.0.2.1,2,6,377,12,0.1,0.1,0.01\n"};
     std::vector<std::string> argv_;

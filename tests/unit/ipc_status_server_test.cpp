@@ -20,6 +20,7 @@
 #include "ipc/event_loop.h"
 #include "ipc/status_client.h"
 #include "ipc/status_server.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
@@ -32,9 +33,6 @@ using namespace std::chrono_literals;
 class ServerFixture : public ::testing::Test {
   protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/vmr_status_XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
         chmod(dir_.c_str(), 0755);  // lets the unprivileged child reach the socket
         options_.socket_path = dir_ + "/status.sock";
         callbacks_.snapshot = [this] {
@@ -58,10 +56,7 @@ class ServerFixture : public ::testing::Test {
         callbacks_.sources = [] { return std::string("vmclock /dev/vmclock0: ok"); };
     }
 
-    void TearDown() override {
-        stop();
-        std::filesystem::remove_all(dir_);
-    }
+    void TearDown() override { stop(); }
 
     void start() {
         auto created = StatusServer::create(loop_, options_, callbacks_);
@@ -101,7 +96,8 @@ class ServerFixture : public ::testing::Test {
         }
     }
 
-    std::string dir_;
+    test::TempDir tmp_{"vmr_status"};
+    std::string dir_ = tmp_.path();
     StatusServerOptions options_;
     StatusCallbacks callbacks_;
     EventLoop loop_;

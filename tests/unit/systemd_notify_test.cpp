@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "systemd/notify.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
@@ -20,10 +21,7 @@ namespace {
 class FakeNotifySocket : public ::testing::Test {
   protected:
     void SetUp() override {
-        char tmpl[] = "/tmp/vmr_notify_XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-        path_ = dir_ + "/notify.sock";
+        path_ = tmp_.file("notify.sock");
         fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         sockaddr_un addr{};
         addr.sun_family = AF_UNIX;
@@ -37,7 +35,6 @@ class FakeNotifySocket : public ::testing::Test {
         unsetenv("NOTIFY_SOCKET");
         unsetenv("WATCHDOG_USEC");
         close(fd_);
-        std::filesystem::remove_all(dir_);
     }
     // Every datagram that arrived, in order.
     std::vector<std::string> received() {
@@ -51,7 +48,8 @@ class FakeNotifySocket : public ::testing::Test {
         }
         return out;
     }
-    std::string dir_, path_;
+    test::TempDir tmp_{"vmr_notify"};
+    std::string path_;
     int fd_ = -1;
 };
 

@@ -12,6 +12,8 @@
 #include <regex>
 #include <sstream>
 
+#include "tests/support/temp_dir.h"
+
 namespace vmrefclock {
 namespace {
 
@@ -51,13 +53,6 @@ bool have(const char* tool) {
 
 class SystemdFiles : public ::testing::Test {
   protected:
-    void SetUp() override {
-        char tmpl[] = "/tmp/vmr_unit_XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir_ = tmpl;
-    }
-    void TearDown() override { fs::remove_all(dir_); }
-
     // The unit with ExecStart pointing at an executable that exists here: the built
     // daemon when there is one, else /bin/true (verify checks the path is executable).
     fs::path unit_copy() {
@@ -75,7 +70,8 @@ class SystemdFiles : public ::testing::Test {
         return copy;
     }
 
-    fs::path dir_;
+    test::TempDir tmp_{"vmr_unit"};
+    fs::path dir_ = tmp_.path();
 };
 
 TEST_F(SystemdFiles, UnitPassesSystemdAnalyzeVerify) {
@@ -132,3 +128,4 @@ TEST_F(SystemdFiles, SysusersAndTmpfilesApplyToAnEmptyRoot) {
 
 }  // namespace
 }  // namespace vmrefclock
+#include "tests/support/temp_dir.h"

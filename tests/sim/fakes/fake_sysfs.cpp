@@ -11,18 +11,8 @@ namespace vmrefclock::fake {
 namespace fs = std::filesystem;
 
 FakeSysfsTree::FakeSysfsTree() {
-    std::string pattern = (fs::temp_directory_path() / "vmr-sysfs-XXXXXX").string();
-    std::vector<char> buf(pattern.begin(), pattern.end());
-    buf.push_back('\0');
-    if (::mkdtemp(buf.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    root_ = buf.data();
     fs::create_directories(sysfs_root() + "/class/ptp");
     fs::create_directories(dev_root());
-}
-
-FakeSysfsTree::~FakeSysfsTree() {
-    std::error_code ec;
-    fs::remove_all(root_, ec);
 }
 
 void FakeSysfsTree::add_phc(int index, const std::string& clock_name, bool with_device_node) {

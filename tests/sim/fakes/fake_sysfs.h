@@ -4,12 +4,13 @@
 
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 namespace vmrefclock::fake {
 
 class FakeSysfsTree {
   public:
-    FakeSysfsTree();   // a fresh empty tree under $TMPDIR
-    ~FakeSysfsTree();  // removes it
+    FakeSysfsTree();  // a fresh empty tree under /tmp, removed with the object
     FakeSysfsTree(const FakeSysfsTree&) = delete;
     FakeSysfsTree& operator=(const FakeSysfsTree&) = delete;
 
@@ -19,12 +20,12 @@ class FakeSysfsTree {
     // An empty /dev/vmclock0 (its contents are the prober's business).
     void add_vmclock_page(const std::string& name = "vmclock0");
 
-    std::string sysfs_root() const { return root_ + "/sys"; }
-    std::string dev_root() const { return root_ + "/dev"; }
-    const std::string& root() const { return root_; }
+    std::string sysfs_root() const { return root_.file("sys"); }
+    std::string dev_root() const { return root_.file("dev"); }
+    const std::string& root() const { return root_.path(); }
 
   private:
-    std::string root_;
+    test::TempDir root_{"vmr-sysfs"};
 };
 
 }  // namespace vmrefclock::fake
