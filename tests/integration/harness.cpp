@@ -1,5 +1,7 @@
 #include "tests/integration/harness.h"
 
+#include "ipc/status_client.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -221,6 +223,11 @@ std::vector<std::string> Chrony::sourcestats_fields() const {
     return line_with(chronyc({"sourcestats"}), "VMCK");
 }
 
+std::string Chrony::reach() const {
+    auto fields = source_fields();
+    return fields.size() > 5 ? fields[5] : "";
+}
+
 std::optional<double> Chrony::tracking_system_time_s() const {
     auto fields = split_csv(chronyc({"tracking"}));
     if (fields.size() < 5) return std::nullopt;
@@ -229,6 +236,19 @@ std::optional<double> Chrony::tracking_system_time_s() const {
     } catch (...) {
         return std::nullopt;
     }
+}
+
+nlohmann::json ask_status_socket(const std::string& socket, const nlohmann::json& request) {
+    auto client = StatusClient::connect(socket, 2'000'000'000);
+    if (!client) return {{"transport", client.error().message}};
+    auto response = client->request(request, 2'000'000'000);
+    if (!response) return {{"transport", response.error().message}};
+    return *response;
+}
+
+nlohmann::json status_of(const std::string& socket) {
+    nlohmann::json r = ask_status_socket(socket, {{"cmd", "status"}});
+    return r.value("ok", false) ? r["status"] : nlohmann::json();
 }
 
 std::string vmclock_daemon_config(const std::string& page, const Chrony& chrony, int chrony_poll,

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock::test {
@@ -32,7 +34,6 @@ class Process {
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;
 
-    pid_t pid() const { return pid_; }
     bool running();
     void signal(int signo);
     // Stops the process (SIGTERM, SIGKILL after `grace`) and returns its wait status.
@@ -78,10 +79,11 @@ class Chrony {
     // Fields of the refclock's line in `chronyc -c sources` / `sourcestats` (empty if none).
     std::vector<std::string> source_fields() const;
     std::vector<std::string> sourcestats_fields() const;
+    // The refclock's reach register as chronyc prints it (octal, "377" = full), or "".
+    std::string reach() const;
     // chrony's estimate of true - system now: `chronyc -c tracking` field 5, in seconds.
     std::optional<double> tracking_system_time_s() const;
     std::string log() const { return process_->log(); }
-    bool running() { return process_->running(); }
 
   private:
     std::string sock_path_;
@@ -103,6 +105,12 @@ struct Truth {
 std::optional<Truth> read_truth(const std::string& path);
 
 std::vector<std::string> split_csv(const std::string& line);
+
+// One request to vmrefclockd's status socket on a fresh connection: the response
+// object, or {"transport": error} when there was none.
+nlohmann::json ask_status_socket(const std::string& socket, const nlohmann::json& request);
+// The "status" object of a {"cmd":"status"} request, null when there is none.
+nlohmann::json status_of(const std::string& socket);
 
 // A vmrefclockd config reading the vmclock page `page` every 0.5 s and feeding `chrony`
 // (poll `chrony_poll`), status socket `status_socket`; `extra` is appended verbatim.

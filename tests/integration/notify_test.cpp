@@ -142,7 +142,7 @@ TEST(Notify, ReadyStatusWatchdogReloadAndStoppingInOrder) {
         << daemon.log();
     // Still sampling on the old config: pings and ok status keep coming.
     const int after_reload = static_cast<int>(notify.messages().size());
-    std::this_thread::sleep_for(1500ms);
+    wait_until([&] { return notify.count("WATCHDOG=1", after_reload) >= 2; }, 3s);
     EXPECT_GE(notify.count("WATCHDOG=1", after_reload), 2) << notify.dump();
     EXPECT_TRUE(daemon.running()) << daemon.log();
 

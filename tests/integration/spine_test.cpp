@@ -26,11 +26,6 @@ std::optional<double> chrony_estimate_ns(const Chrony& chrony) {
     return (*correction - std::stod(stats[6])) * 1e9;
 }
 
-std::string reach(const Chrony& chrony) {
-    auto fields = chrony.source_fields();
-    return fields.size() > 5 ? fields[5] : "";
-}
-
 TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
     TempDir dir;
     const std::string page = dir.file("vmclock0"), truth_file = dir.file("truth");
@@ -44,8 +39,8 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
     // Phase 1: after 30 s chrony agrees with the truth and every poll was reachable.
     std::this_thread::sleep_for(30s);
     ASSERT_TRUE(daemon.running()) << daemon.log();
-    ASSERT_TRUE(wait_until([&] { return reach(chrony) == "377"; }, 15s))
-        << "reach " << reach(chrony) << "\n"
+    ASSERT_TRUE(wait_until([&] { return chrony.reach() == "377"; }, 15s))
+        << "reach " << chrony.reach() << "\n"
         << chrony.log() << daemon.log();
     auto estimate = chrony_estimate_ns(chrony);
     auto truth = read_truth(truth_file);

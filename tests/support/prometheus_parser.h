@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/temp_dir.h"
@@ -17,15 +18,15 @@ namespace vmrefclock::test {
 // json(nullptr) when the parser rejects the text; nullopt when python3 or
 // prometheus_client is missing (the caller skips).
 inline std::optional<nlohmann::json> parse_with_prometheus_client(const std::string& text) {
-    const char* python = nullptr;
-    for (const char* candidate : {"/usr/bin/python3", "python3"}) {
-        std::string probe =
-            std::string(candidate) + " -c 'import prometheus_client.parser' >/dev/null 2>&1";
-        if (std::system(probe.c_str()) == 0) {
-            python = candidate;
-            break;
+    // Probed once per test process: each probe starts a python3.
+    static const char* const python = [] {
+        for (const char* candidate : {"/usr/bin/python3", "python3"}) {
+            std::string probe =
+                std::string(candidate) + " -c 'import prometheus_client.parser' >/dev/null 2>&1";
+            if (std::system(probe.c_str()) == 0) return candidate;
         }
-    }
+        return static_cast<const char*>(nullptr);
+    }();
     if (!python) return std::nullopt;
     TempDir dir("vmr_prom");
     const std::string in = dir.file("metrics.txt"), out = dir.file("parsed.json");
@@ -43,6 +44,17 @@ inline std::optional<nlohmann::json> parse_with_prometheus_client(const std::str
     nlohmann::json parsed = nlohmann::json::parse(std::ifstream(out), nullptr, false);
     if (rc != 0 || parsed.is_discarded()) return nlohmann::json(nullptr);
     return parsed;
+}
+
+// The value of `family`'s sample with exactly `labels` in a parse result; fails the
+// test (and returns -1) when there is none.
+inline double sample_value(const nlohmann::json& families, const std::string& family,
+                           const nlohmann::json& labels = nlohmann::json::object()) {
+    for (const nlohmann::json& s : families.at(family).at("samples")) {
+        if (s[1] == labels) return s[2].get<double>();
+    }
+    ADD_FAILURE() << "no sample " << family << labels.dump();
+    return -1;
 }
 
 }  // namespace vmrefclock::test

@@ -60,8 +60,6 @@ class PrivateChronyd {
   public:
     PrivateChronyd(std::string chronyd, std::string chronyc)
         : chronyd_(std::move(chronyd)), chronyc_(std::move(chronyc)) {
-        // mkdtemp's 0700: chronyd refuses a command socket in a directory others can
-        // write to.
         std::ofstream(conf_path()) << config_lines();
     }
     ~PrivateChronyd() { stop(); }
@@ -143,6 +141,7 @@ class PrivateChronyd {
 
   private:
     std::string chronyd_, chronyc_;
+    // mkdtemp's 0700: chronyd refuses a command socket in a directory others can write to.
     test::TempDir tmp_{"vmr-chronyd"};
     std::string dir_ = tmp_.path();
     pid_t pid_ = -1;

@@ -1,9 +1,6 @@
 // The status snapshot's wire form (field names fixed by issue 5) and its renderers.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
 #include <set>
 
 #include "ipc/status.h"
@@ -14,6 +11,7 @@ namespace {
 
 using nlohmann::json;
 using test::parse_with_prometheus_client;
+using test::sample_value;
 
 StatusSnapshot full_snapshot() {
     StatusSnapshot s;
@@ -151,15 +149,6 @@ TEST(StatusText, UtcRoundTrip) {
     EXPECT_EQ(format_utc(0), "1970-01-01T00:00:00.000Z");
     EXPECT_EQ(parse_utc("2026-01-05T12:14:56.789Z"), 1'767'615'296'789'000'000);
     EXPECT_FALSE(parse_utc("yesterday"));
-}
-
-double sample_value(const json& families, const std::string& family,
-                    const json& labels = json::object()) {
-    for (const json& s : families.at(family).at("samples")) {
-        if (s[1] == labels) return s[2].get<double>();
-    }
-    ADD_FAILURE() << "no sample " << family << labels.dump();
-    return -1;
 }
 
 TEST(StatusPrometheus, ParsesWithTheReferenceParser) {

@@ -128,4 +128,3 @@ TEST_F(SystemdFiles, SysusersAndTmpfilesApplyToAnEmptyRoot) {
 
 }  // namespace
 }  // namespace vmrefclock
-#include "tests/support/temp_dir.h"

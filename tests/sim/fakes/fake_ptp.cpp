@@ -191,7 +191,7 @@ FakePtpDeviceIo::Triple FakePtpDeviceIo::take_reading() {
     t.phc = host_.reference_at(at) + static_cast<int64_t>(noise);
     clock_->advance(delay);
     if (pending_system_step_ns_ != 0) {
-        clock_->step(pending_system_step_ns_);
+        clock_->advance(pending_system_step_ns_);  // the guest's clock steps mid-read
         pending_system_step_ns_ = 0;
     }
     t.post = clock_->now_ns();

@@ -24,8 +24,6 @@ class FakeSystemClock {
     explicit FakeSystemClock(int64_t start_ns = 1'800'000'000'000'000'000) : now_ns_(start_ns) {}
     int64_t now_ns() const { return now_ns_; }
     void advance(int64_t ns) { now_ns_ += ns; }
-    // A step of the guest's clock (settimeofday), e.g. chrony's makestep.
-    void step(int64_t ns) { now_ns_ += ns; }
 
   private:
     int64_t now_ns_;
@@ -42,7 +40,6 @@ class HostClockModel {
     void step(int64_t ns) { offset_ns_ += static_cast<double>(ns); }
     void set_offset_ns(double ns, int64_t at_sys_ns);
     void set_frequency_ppm(double ppm, int64_t at_sys_ns);
-    double frequency_ppm() const { return frequency_ppm_; }
 
   private:
     double offset_ns_ = 0;
