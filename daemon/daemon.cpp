@@ -15,16 +15,12 @@
 #include "daemon/logging.h"
 #include "daemon/source_setup.h"
 #include "daemon/status_snapshot.h"
+#include "sources/system_clock.h"
 #include "sources/vmclock/vmclock_source.h"
 
 namespace vmrefclock {
 
 namespace {
-int64_t clock_ns(clockid_t clock) {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 int64_t seconds_to_ns(double s) {
     return static_cast<int64_t>(std::llround(s * 1e9));
 }
@@ -91,7 +87,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config
 }
 
 Status Daemon::start(SourceSet sources) {
-    started_mono_ns_ = clock_ns(CLOCK_MONOTONIC);
+    started_mono_ns_ = read_clock_ns(CLOCK_MONOTONIC);
     source_type_ = sources.type;
     source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
@@ -133,7 +129,7 @@ Status Daemon::start_status_server() {
     };
     callbacks.reset = [this](const std::string& reason) -> Status {
         pipeline_->disrupt({Disruption::Cause::manual, reason.empty() ? "operator reset" : reason},
-                           clock_ns(CLOCK_MONOTONIC), clock_ns(CLOCK_REALTIME));
+                           read_clock_ns(CLOCK_MONOTONIC), read_clock_ns(CLOCK_REALTIME));
         return Ok{};
     };
     callbacks.sources = [this] { return list_sources(config_); };
@@ -146,7 +142,7 @@ Status Daemon::start_status_server() {
 StatusSnapshot Daemon::snapshot() const {
     return build_snapshot(
         *pipeline_, sock_,
-        {source_type_, source_path_, started_mono_ns_, clock_ns(CLOCK_MONOTONIC)});
+        {source_type_, source_path_, started_mono_ns_, read_clock_ns(CLOCK_MONOTONIC)});
 }
 
 Status Daemon::run() {
@@ -155,10 +151,10 @@ Status Daemon::run() {
 
 void Daemon::on_poll() {
     PollClocks clocks;
-    clocks.mono_ns = clock_ns(CLOCK_MONOTONIC);
-    clocks.boottime_ns = clock_ns(CLOCK_BOOTTIME);
-    clocks.mono_after_ns = clock_ns(CLOCK_MONOTONIC);
-    clocks.real_ns = clock_ns(CLOCK_REALTIME);
+    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
+    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     pipeline_->poll(clocks);
     notify_after_poll();
     if (!pipeline_->recent().empty() && spdlog::should_log(spdlog::level::debug)) {

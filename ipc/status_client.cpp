@@ -1,4 +1,5 @@
 #include "ipc/status_client.h"
+#include "sources/system_clock.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -13,16 +14,10 @@ namespace vmrefclock {
 
 namespace {
 
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 // Waits for `events` on fd until the deadline; false on timeout or poll error.
 bool wait_for(int fd, short events, int64_t deadline_ns) {
     for (;;) {
-        int64_t left_ns = deadline_ns - monotonic_ns();
+        int64_t left_ns = deadline_ns - read_clock_ns(CLOCK_MONOTONIC);
         if (left_ns <= 0) return false;
         pollfd p{fd, events, 0};
         int rc = poll(&p, 1, static_cast<int>((left_ns + 999'999) / 1'000'000));
@@ -43,14 +38,14 @@ Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno), errno);
     StatusClient client(fd, socket_path);
-    int64_t deadline = monotonic_ns() + timeout_ns;
+    int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     int e = 0;
     // Unix stream sockets say EAGAIN when the listen backlog is full and queue nothing:
     // try again until the deadline.
     for (;;) {
         if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return client;
         e = errno;
-        if ((e != EAGAIN && e != EINTR) || monotonic_ns() >= deadline) break;
+        if ((e != EAGAIN && e != EINTR) || read_clock_ns(CLOCK_MONOTONIC) >= deadline) break;
         usleep(10'000);
     }
     switch (e) {
@@ -93,7 +88,7 @@ StatusClient::~StatusClient() {
 
 Status StatusClient::send_line(const std::string& line, int64_t timeout_ns) {
     std::string data = line + "\n";
-    int64_t deadline = monotonic_ns() + timeout_ns;
+    int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     size_t done = 0;
     while (done < data.size()) {
         ssize_t n = send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
@@ -111,7 +106,7 @@ Status StatusClient::send_line(const std::string& line, int64_t timeout_ns) {
 }
 
 Result<std::string> StatusClient::read_line(int64_t timeout_ns, size_t max_bytes) {
-    int64_t deadline = monotonic_ns() + timeout_ns;
+    int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     for (;;) {
         size_t nl = buffer_.find('\n');
         if (nl != std::string::npos) {

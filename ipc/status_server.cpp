@@ -1,4 +1,5 @@
 #include "ipc/status_server.h"
+#include "sources/system_clock.h"
 
 #include <grp.h>
 #include <pwd.h>
@@ -29,12 +30,6 @@ using nlohmann::json;
 
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxReasonBytes = 200;
-
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 Error errno_error(const std::string& what) {
     int e = errno;
@@ -207,7 +202,7 @@ void StatusServer::on_accept() {
         socklen_t len = sizeof cred;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) client->uid = cred.uid;
         client->may_reset = peer_may_reset(fd);
-        client->last_activity_ns = monotonic_ns();
+        client->last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
         Status added = loop_.add(fd, EPOLLIN | EPOLLRDHUP,
                                  [this, fd](uint32_t events) { on_client_event(fd, events); });
         if (!added) {
@@ -254,7 +249,7 @@ bool StatusServer::read_from(Client& client) {
         client.closing = true;
         return true;
     }
-    client.last_activity_ns = monotonic_ns();
+    client.last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
     client.input.append(buf, static_cast<size_t>(n));
     process_input(client);
     return true;
@@ -369,7 +364,7 @@ bool StatusServer::flush(Client& client) {
             return false;
         }
         client.output.erase(0, static_cast<size_t>(n));
-        client.last_activity_ns = monotonic_ns();
+        client.last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
     }
     if (client.closing && client.output.empty()) {
         close_client(client.fd);
@@ -415,7 +410,7 @@ void StatusServer::close_client(int fd) {
 
 void StatusServer::on_idle_check() {
     loop_.modify(listen_fd_, EPOLLIN);  // in case accept ran out of fds
-    int64_t now = monotonic_ns();
+    int64_t now = read_clock_ns(CLOCK_MONOTONIC);
     std::vector<int> idle;
     for (const auto& [fd, client] : clients_) {
         if (now - client->last_activity_ns > options_.idle_timeout_ns) idle.push_back(fd);

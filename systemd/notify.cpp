@@ -1,4 +1,5 @@
 #include "systemd/notify.h"
+#include "sources/system_clock.h"
 
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -9,16 +10,6 @@
 #include <spdlog/spdlog.h>
 
 namespace vmrefclock {
-
-namespace {
-
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
-}  // namespace
 
 Notifier::Notifier() {
     const char* socket = std::getenv("NOTIFY_SOCKET");
@@ -53,7 +44,7 @@ void Notifier::status(std::string_view text) {
 
 void Notifier::watchdog() {
     if (!enabled_) return;
-    int64_t now = monotonic_ns();
+    int64_t now = read_clock_ns(CLOCK_MONOTONIC);
     // Pings closer than 1/8 of WatchdogSec are dropped: fast polls do not flood the
     // manager, yet a poll period near the limit still pings every time (at 1/4 a 0.5 s
     // poll against WatchdogSec=2 lost every other ping to timer jitter).
@@ -71,7 +62,7 @@ void Notifier::stopping() {
 
 void Notifier::reloading() {
     // systemd compares MONOTONIC_USEC with its own clock to order reload messages.
-    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(monotonic_ns() / 1000));
+    send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(read_clock_ns(CLOCK_MONOTONIC) / 1000));
 }
 
 }  // namespace vmrefclock

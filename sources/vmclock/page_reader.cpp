@@ -9,17 +9,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "sources/system_clock.h"
 #include "sources/vmclock/counter.h"
 
 namespace vmrefclock::vmclock {
 
 namespace {
-
-int64_t now_ns(clockid_t clock) {
-    timespec ts{};
-    clock_gettime(clock, &ts);
-    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 // The host writes the page concurrently: every field is loaded atomically (no tearing,
 // no compiler caching), and ordering comes from the explicit acquire fences.
@@ -111,11 +106,11 @@ Result<std::unique_ptr<VmclockPage>> VmclockPage::open(const std::string& path) 
 }
 
 Result<PageRead> VmclockPage::read(bool read_counter) const {
-    const int64_t deadline = now_ns(CLOCK_MONOTONIC) + retry_bound_ns_;
+    const int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + retry_bound_ns_;
     const bool has_generation_field = size_ >= kSizeWithGeneration;
     for (int attempt = 0;; ++attempt) {
         if (attempt > 0) {
-            if (now_ns(CLOCK_MONOTONIC) > deadline) {
+            if (read_clock_ns(CLOCK_MONOTONIC) > deadline) {
                 return make_error(path_ + ": seq_count stayed odd or kept changing for " +
                                   std::to_string(retry_bound_ns_ / 1'000'000) +
                                   " ms: host update stuck");
@@ -145,9 +140,9 @@ Result<PageRead> VmclockPage::read(bool read_counter) const {
         r.calibration.time_sec = load(page_->time_sec);
         r.calibration.time_frac_sec = load(page_->time_frac_sec);
         if (read_counter) {
-            r.sys_pre_ns = now_ns(CLOCK_REALTIME);
+            r.sys_pre_ns = read_clock_ns(CLOCK_REALTIME);
             r.counter = read_cpu_counter();
-            r.sys_post_ns = now_ns(CLOCK_REALTIME);
+            r.sys_post_ns = read_clock_ns(CLOCK_REALTIME);
             r.counter_read = true;
         }
 

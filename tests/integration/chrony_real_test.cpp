@@ -2,7 +2,6 @@
 // clock is never touched): samples make the refclock reachable, the sink finds a
 // restarted chronyd by itself, and "reset sources" is answered.
 #include <gtest/gtest.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
 #include "ipc/event_loop.h"
+#include "sources/system_clock.h"
 #include "tests/integration/harness.h"
 
 namespace vmrefclock::test {
@@ -20,12 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-int64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 class RealChronyd : public ::testing::Test {
   protected:
@@ -48,7 +42,7 @@ std::string feed_until_reachable(const Chrony& chrony, ChronySockSink& sink,
         Sample s;
         s.time_ns = realtime_ns();
         s.offset_ns = 50'000;  // reference 50 us ahead of the system clock
-        auto st = sink.send(s, monotonic_ns());
+        auto st = sink.send(s, read_clock_ns(CLOCK_MONOTONIC));
         EXPECT_TRUE(st.ok()) << st.error().message;
         std::this_thread::sleep_for(500ms);
         if (Clock::now() >= next_check) {
@@ -76,7 +70,7 @@ TEST_F(RealChronyd, SinkReconnectsAfterChronydRestart) {
     ChronySockSink sink(chrony_->sock_path());
     Sample s;
     s.time_ns = realtime_ns();
-    ASSERT_TRUE(sink.send(s, monotonic_ns()).ok());
+    ASSERT_TRUE(sink.send(s, read_clock_ns(CLOCK_MONOTONIC)).ok());
 
     chrony_.reset();
     chrony_ = std::make_unique<Chrony>(dir_, 2);

@@ -1,6 +1,7 @@
 #include "tests/integration/harness.h"
 
 #include "ipc/status_client.h"
+#include "sources/system_clock.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -140,9 +141,7 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 int64_t realtime_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+    return read_clock_ns(CLOCK_REALTIME);
 }
 
 void write_file(const std::string& path, const std::string& content) {

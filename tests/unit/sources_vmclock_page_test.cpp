@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "sources/system_clock.h"
 #include "sources/vmclock/counter.h"
 #include "sources/vmclock/time_math.h"
 #include "sources/vmclock/vmclock_source.h"
@@ -17,21 +18,11 @@ namespace {
 
 using namespace vmclock;
 
-int64_t realtime_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 // Counter ticks per second, measured against CLOCK_MONOTONIC_RAW over 50 ms: good to
 // ~1e-5, which is ~10 ns of error over the 1 ms between writing a page and reading it.
 double counter_hz() {
     static double hz = [] {
-        auto raw = [] {
-            timespec ts{};
-            clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-            return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-        };
+        auto raw = [] { return read_clock_ns(CLOCK_MONOTONIC_RAW); };
         int64_t t0 = raw();
         uint64_t c0 = read_cpu_counter();
         usleep(50'000);
@@ -69,7 +60,7 @@ class PageFile {
     // Anchors the page at "now" for a host clock `offset_ns` ahead of CLOCK_REALTIME.
     void anchor(int64_t offset_ns, uint8_t shift = 31) {
         uint64_t counter = read_cpu_counter();
-        int64_t host_ns = realtime_ns() + offset_ns;
+        int64_t host_ns = read_clock_ns(CLOCK_REALTIME) + offset_ns;
         abi().counter_value = counter;
         abi().counter_period_shift = shift;
         long double period = (1.0L / counter_hz()) * 18446744073709551616.0L;
