@@ -56,7 +56,7 @@ StepDetector::Observation StepDetector::observe(const Sample& sample,
     if (!before || before->samples < options_.min_samples) return out;
     double residual = 0;
     if (excess(sample, *before, &residual) > 0) {
-        held_ = Held{*before, residual, sample.time_ns};
+        held_ = Held{*before, residual};
         out.verdict = Verdict::hold;
     }
     out.residual_ns = residual;

@@ -56,7 +56,6 @@ class StepDetector {
     struct Held {
         Estimate model;      // the prediction the candidate was judged against
         double residual_ns;  // the candidate's residual
-        int64_t time_ns;
     };
     // How far beyond the allowed band `sample` lies against `model` (<= 0: inside);
     // *residual gets offset - prediction.

@@ -14,13 +14,11 @@ std::optional<Disruption> SuspendDetector::observe(int64_t monotonic_before_ns, 
     const int64_t high = boottime_ns - mono_lo;
     if (!seen_) {
         seen_ = true;
-        low_ns_ = low;
         high_ns_ = high;
         return std::nullopt;
     }
     // The smallest jump consistent with both intervals.
     const int64_t jump = low - high_ns_;
-    low_ns_ = low;
     high_ns_ = high;
     if (jump <= options_.threshold_ns) return std::nullopt;
     return Disruption{Disruption::Cause::suspend,

@@ -37,8 +37,7 @@ class SuspendDetector {
   private:
     SuspendDetectorOptions options_;
     bool seen_ = false;
-    int64_t low_ns_ = 0;  // bounds of BOOTTIME - MONOTONIC at the last observation
-    int64_t high_ns_ = 0;
+    int64_t high_ns_ = 0;  // upper bound of BOOTTIME - MONOTONIC at the last observation
 };
 
 }  // namespace vmrefclock

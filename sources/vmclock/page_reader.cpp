@@ -131,7 +131,6 @@ Result<PageRead> VmclockPage::read(bool read_counter) const {
         r.tai_offset_sec = load(page_->tai_offset_sec);
         r.time_esterror_ns = load(page_->time_esterror_nanosec);
         r.time_maxerror_ns = load(page_->time_maxerror_nanosec);
-        r.has_maxerror_field = true;  // guaranteed by the size check at open
         if (has_generation_field) r.vm_generation = load(page_->vm_generation_counter);
         r.has_generation = has_generation_field && (r.flags & kFlagVmGenCounterPresent);
         r.calibration.counter_value = load(page_->counter_value);

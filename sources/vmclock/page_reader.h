@@ -24,7 +24,6 @@ struct PageRead {
     int16_t tai_offset_sec = 0;
     uint64_t time_esterror_ns = 0;
     uint64_t time_maxerror_ns = 0;
-    bool has_maxerror_field = false;
     bool has_generation = false;  // field present in `size` and flag set
     uint64_t vm_generation = 0;
     CounterCalibration calibration;
@@ -49,8 +48,6 @@ class VmclockPage {
     Result<PageRead> read(bool read_counter) const;
 
     const std::string& path() const { return path_; }
-    uint32_t size_field() const { return size_; }
-    void set_retry_bound_ns(int64_t bound_ns) { retry_bound_ns_ = bound_ns; }
 
   private:
     VmclockPage(std::string path, int fd, const Abi* page, size_t map_len, uint32_t size);

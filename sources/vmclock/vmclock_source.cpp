@@ -56,7 +56,8 @@ HostInfo vmclock_host_info(const PageRead& r) {
     h.leap_indicator = r.leap_indicator;
     h.leap = vmclock_leap(r.leap_indicator);
     if (r.flags & kFlagTimeEsterrorValid) h.time_esterror_ns = r.time_esterror_ns;
-    if (r.has_maxerror_field && (r.flags & kFlagTimeMaxerrorValid)) {
+    // The field exists on every page open() accepts (its size check).
+    if (r.flags & kFlagTimeMaxerrorValid) {
         h.time_maxerror_ns = r.time_maxerror_ns;
     }
     h.maintenance = (r.flags & kFlagDisruptionImminent) ? Maintenance::imminent

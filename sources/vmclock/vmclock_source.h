@@ -29,8 +29,6 @@ class VmclockSource : public Source {
     std::string describe() const override;
     std::string method_name() const override { return "vmclock-page"; }
 
-    const vmclock::VmclockPage& page() const { return *page_; }
-
   private:
     explicit VmclockSource(std::unique_ptr<vmclock::VmclockPage> page) : page_(std::move(page)) {}
     std::unique_ptr<vmclock::VmclockPage> page_;
