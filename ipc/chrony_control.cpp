@@ -30,6 +30,14 @@ std::string seconds_text(int64_t ns) {
     return buf;
 }
 
+// Kills chronyc's whole process group (chronyc forks nothing, but a wrapper script
+// standing in for it might) and reaps chronyc.
+void kill_and_reap(pid_t pid) {
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
 std::string trimmed(std::string s) {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
     return s;
@@ -48,11 +56,7 @@ ChronyControl::ChronyControl(EventLoop& loop, std::string chronyc, std::string c
 
 ChronyControl::~ChronyControl() {
     if (pid_ > 0) {
-        // The whole process group: chronyc itself forks nothing, but a wrapper script
-        // standing in for it might.
-        kill(-pid_, SIGKILL);
-        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        kill_and_reap(pid_);
         pid_ = -1;
     }
     close_fds();
@@ -131,9 +135,7 @@ void ChronyControl::start() {
     if (pidfd < 0) {
         // Without a pidfd the exit cannot be watched from the loop (kernels before 5.3).
         const int e = errno;
-        kill(-pid, SIGKILL);
-        while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        kill_and_reap(pid);
         close(read_fd);
         return fail_spawn(errno_text("pidfd_open", e));
     }
@@ -149,9 +151,7 @@ void ChronyControl::start() {
         const Error& e = !watched_output ? watched_output.error()
                          : !watched_exit ? watched_exit.error()
                                          : armed.error();
-        kill(-pid_, SIGKILL);
-        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        kill_and_reap(pid_);
         pid_ = -1;
         close_fds();
         return fail_spawn("cannot watch chronyc: " + e.message);

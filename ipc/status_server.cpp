@@ -163,10 +163,7 @@ Status StatusServer::listen() {
     return loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
 }
 
-bool StatusServer::peer_may_reset(int fd) const {
-    ucred cred{};
-    socklen_t len = sizeof cred;
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) return false;
+bool StatusServer::peer_may_reset(int fd, const ucred& cred) const {
     if (cred.uid == 0) return true;
     if (!have_group_) return false;
     if (cred.gid == group_gid_) return true;
@@ -200,8 +197,10 @@ void StatusServer::on_accept() {
         client->fd = fd;
         ucred cred{};
         socklen_t len = sizeof cred;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) client->uid = cred.uid;
-        client->may_reset = peer_may_reset(fd);
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+            client->uid = cred.uid;
+            client->may_reset = peer_may_reset(fd, cred);
+        }
         client->last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
         Status added = loop_.add(fd, EPOLLIN | EPOLLRDHUP,
                                  [this, fd](uint32_t events) { on_client_event(fd, events); });

@@ -10,6 +10,7 @@
 // requests and clients are bounded, idle clients are closed, output is buffered.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -57,9 +58,6 @@ class StatusServer {
     StatusServer(const StatusServer&) = delete;
     StatusServer& operator=(const StatusServer&) = delete;
 
-    size_t client_count() const { return clients_.size(); }
-    const std::string& socket_path() const { return options_.socket_path; }
-
   private:
     struct Client {
         int fd = -1;
@@ -87,7 +85,7 @@ class StatusServer {
     void close_client(int fd);
     void on_idle_check();
     void arm_idle_timer();
-    bool peer_may_reset(int fd) const;
+    bool peer_may_reset(int fd, const ucred& cred) const;
 
     EventLoop& loop_;
     StatusServerOptions options_;
