@@ -136,13 +136,22 @@ void Pipeline::poll(const PollClocks& clocks) {
     }
     if (batch->host) sample->leap = batch->host->leap;
     if (detector_) {
-        auto verdict = detector_->observe_sample(*sample, before);
-        std::optional<Disruption> d = verdict.disruption;
-        if (!d) {
-            if (auto after = filter_->estimate()) d = detector_->observe_estimate(*after);
+        DataDisruptionDetector::SampleVerdict verdict;
+        if (auto step_ns = filter_->confirmed_step_ns()) {
+            // A filter that confirms steps itself rejected the step's first sample and
+            // has restarted its model, so the step detector never saw the step and the
+            // estimate is a new one: the detectors judge the filter's verdict instead.
+            verdict.disruption = detector_->observe_confirmed_step(*step_ns);
+        } else {
+            verdict = detector_->observe_sample(*sample, before);
+            if (!verdict.disruption) {
+                if (auto after = filter_->estimate()) {
+                    verdict.disruption = detector_->observe_estimate(*after);
+                }
+            }
         }
-        if (d) {
-            disrupt(*d, now_mono_ns, clocks.real_ns);
+        if (verdict.disruption) {
+            disrupt(*verdict.disruption, now_mono_ns, clocks.real_ns);
             return;
         }
         if (!verdict.trustworthy) {

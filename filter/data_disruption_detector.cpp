@@ -1,5 +1,8 @@
 #include "filter/data_disruption_detector.h"
 
+#include <cmath>
+#include <cstdio>
+
 namespace vmrefclock {
 
 DataDisruptionDetector::DataDisruptionDetector(DataDisruptionOptions options)
@@ -48,6 +51,22 @@ std::optional<Disruption> DataDisruptionDetector::observe_estimate(const Estimat
     auto d = frequency_.observe(after);
     if (d) reset();
     return d;
+}
+
+std::optional<Disruption> DataDisruptionDetector::observe_confirmed_step(double step_ns) {
+    disrupted_this_poll_ = false;
+    // Below the floor the frequency detector keeps its baseline: a frequency change
+    // also ends in a restart of the filter, and must still be judged as one.
+    if (!options_.step_enabled || std::abs(step_ns) < static_cast<double>(options_.step.floor_ns)) {
+        return std::nullopt;
+    }
+    reset();
+    disrupted_this_poll_ = true;
+    char detail[128];
+    std::snprintf(detail, sizeof detail,
+                  "the offset stepped by %+.0f ns (confirmed by the filter on the next poll)",
+                  step_ns);
+    return Disruption{Disruption::Cause::step, detail};
 }
 
 }  // namespace vmrefclock

@@ -47,6 +47,11 @@ class DataDisruptionDetector {
                                              int64_t monotonic_after_ns);
     SampleVerdict observe_sample(const Sample& sample, const std::optional<Estimate>& before);
     std::optional<Disruption> observe_estimate(const Estimate& after);
+    // Instead of 2. and 3. when the filter confirmed a step itself and restarted its
+    // model (SampleFilter::confirmed_step_ns): a disruption if the step reaches the
+    // step detector's floor, smaller ones are left to the filter as the step detector
+    // leaves them.
+    std::optional<Disruption> observe_confirmed_step(double step_ns);
     void reset();
 
     const DataDisruptionOptions& options() const { return options_; }

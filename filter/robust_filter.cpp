@@ -74,6 +74,7 @@ void RobustFilter::reset() {
     delays_.clear();
     spiked_run_ = 0;
     marker_.reset();
+    confirmed_step_ns_.reset();
 }
 
 // The acceptance threshold: learned from the history once there is some, from this
@@ -221,6 +222,7 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
 }
 
 Result<Sample> RobustFilter::process(const Batch& batch) {
+    confirmed_step_ns_.reset();
     if (!batch.unusable_reason.empty()) {
         return make_error("source unusable: " + batch.unusable_reason);
     }
@@ -342,6 +344,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                 if (agree || pending_.size() >= 2) {
                     // Confirmed: the reference stepped. Restart from the pending samples.
                     std::vector<Candidate> restart = pending_;
+                    confirmed_step_ns_ = residual;
                     clear_model();
                     window_.assign(restart.begin(), restart.end());
                     window_.push_back(c);

@@ -80,6 +80,7 @@ class RobustFilter final : public SampleFilter {
     std::optional<Estimate> estimate() const override { return estimate_; }
     void reset() override;
     int samples_in_window() const override { return estimate_ ? estimate_->samples : 0; }
+    std::optional<double> confirmed_step_ns() const override { return confirmed_step_ns_; }
 
   private:
     struct Candidate {
@@ -119,6 +120,7 @@ class RobustFilter final : public SampleFilter {
     std::vector<Candidate> pending_;  // clean samples disagreeing with the model
     int spiked_run_ = 0;
     std::optional<uint64_t> marker_;
+    std::optional<double> confirmed_step_ns_;  // of the last process() call
     std::optional<Estimate> estimate_;
     std::optional<LineFit> model_;  // of the last emitted sample, x and y relative to:
     int64_t model_time_ns_ = 0;

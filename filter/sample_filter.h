@@ -24,6 +24,11 @@ class SampleFilter {
     // A disruption: forget every sample and everything learned from them.
     virtual void reset() = 0;
     virtual int samples_in_window() const = 0;
+    // The size of a step of the reference that the last process() confirmed and
+    // restarted its model on, if it did. A filter that confirms steps itself rejects
+    // the first off sample, so the caller's own step detection never sees the step:
+    // this is how the caller learns of it (nullopt from filters that do not).
+    virtual std::optional<double> confirmed_step_ns() const { return std::nullopt; }
 };
 
 // v1: the lowest-delay readings of each batch, sent as they are; a least-squares line

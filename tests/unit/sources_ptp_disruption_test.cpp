@@ -7,8 +7,7 @@
 #include <vector>
 
 #include "filter/data_disruption_detector.h"
-#include "filter/least_squares_estimator.h"
-#include "filter/sample_selector.h"
+#include "filter/sample_filter.h"
 #include "sources/ptp/ptp_source.h"
 #include "tests/sim/fakes/fake_ptp.h"
 
@@ -28,10 +27,12 @@ struct Event {
 
 class Pipeline {
   public:
-    explicit Pipeline(FakePtpProfile profile, uint64_t seed = 7)
+    // `filter`: the daemon's default unless named.
+    explicit Pipeline(FakePtpProfile profile, uint64_t seed = 7,
+                      const std::string& filter = sample_filter_names().front())
         : clock_(std::make_shared<FakeSystemClock>()),
-          device_(
-              std::make_shared<FakePtpDeviceIo>(std::move(profile), clock_, "/dev/ptp0", seed)) {
+          device_(std::make_shared<FakePtpDeviceIo>(std::move(profile), clock_, "/dev/ptp0", seed)),
+          filter_(std::move(*make_sample_filter(filter))) {
         device_->host().set_offset_ns(37'000.0, clock_->now_ns());
         device_->host().set_frequency_ppm(3.0, clock_->now_ns());
         PtpSourceOptions options;
@@ -50,7 +51,7 @@ class Pipeline {
     void suspend_for(int64_t ns) { slept_ns_ += ns; }
     void set_readings(int readings) { readings_ = readings; }
 
-    // One poll as the daemon does it.
+    // One poll in the order daemon/pipeline.cpp runs it.
     void poll() {
         clock_->advance(kPollNs);
         const int64_t mono = kPollNs * poll_;
@@ -59,15 +60,20 @@ class Pipeline {
         }
         auto batch = source_->poll(readings_);
         ASSERT_TRUE(batch) << batch.error().message;
-        auto sample = selector_.select(*batch);
-        ASSERT_TRUE(sample) << sample.error().message;
-        auto verdict = detector_.observe_sample(*sample, estimator_.estimate());
-        if (!verdict.trustworthy) ++untrusted_;
-        if (verdict.disruption) {
-            disrupted(*verdict.disruption);
+        const std::optional<Estimate> before = filter_->estimate();
+        auto sample = filter_->process(*batch);
+        if (!sample) {
+            ++untrusted_;  // rejected by the filter: held back like an untrusted sample
+        } else if (auto step_ns = filter_->confirmed_step_ns()) {
+            if (auto d = detector_.observe_confirmed_step(*step_ns)) disrupted(*d);
         } else {
-            estimator_.add(*sample);
-            if (auto d = detector_.observe_estimate(*estimator_.estimate())) disrupted(*d);
+            auto verdict = detector_.observe_sample(*sample, before);
+            if (!verdict.trustworthy) ++untrusted_;
+            if (verdict.disruption) {
+                disrupted(*verdict.disruption);
+            } else if (auto after = filter_->estimate()) {
+                if (auto d = detector_.observe_estimate(*after)) disrupted(*d);
+            }
         }
         ++poll_;
     }
@@ -78,14 +84,13 @@ class Pipeline {
   private:
     void disrupted(const Disruption& d) {
         events_.push_back(Event{poll_, d});
-        estimator_.reset();  // the daemon: reset the filter, hold off, reset chrony
+        filter_->reset();  // the daemon: reset the filter, hold off, reset chrony
     }
 
     std::shared_ptr<FakeSystemClock> clock_;
     std::shared_ptr<FakePtpDeviceIo> device_;
     std::unique_ptr<PtpSource> source_;
-    SampleSelector selector_;
-    LeastSquaresEstimator estimator_{32};
+    std::unique_ptr<SampleFilter> filter_;
     DataDisruptionDetector detector_;
     std::vector<Event> events_;
     int poll_ = 0;
