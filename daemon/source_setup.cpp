@@ -63,6 +63,13 @@ DiscoveryResult discover(const Config& config) {
     return discover_sources(options);
 }
 
+std::string configured_device(const Config& config) {
+    if (config.source.type == "vmclock") {
+        return config.source.path.empty() ? kStandardVmclock : config.source.path;
+    }
+    return config.source.type == "ptp" ? config.source.path : "";
+}
+
 std::string list_sources(const Config& config) {
     return format_discovery(discover(config));
 }
@@ -72,7 +79,7 @@ Result<SourceSet> open_sources(const Config& config) {
     const std::string& type = config.source.type;
     if (type == "vmclock") {
         set.type = "vmclock";
-        set.path = config.source.path.empty() ? kStandardVmclock : config.source.path;
+        set.path = configured_device(config);
         auto time = open_vmclock(set.path);
         if (!time) return time.error();
         set.time = std::move(*time);

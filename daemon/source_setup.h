@@ -24,6 +24,10 @@ struct SourceSet {
 };
 
 DiscoveryResult discover(const Config& config);
+// The device an explicit [source] type reads, an empty path resolved as open_sources
+// does for vmclock (/dev/vmclock0); "" when discovery decides (type auto, or ptp with
+// no path).
+std::string configured_device(const Config& config);
 // `vmrefclockd --list-sources`: what was found, what would be used, and why.
 std::string list_sources(const Config& config);
 // Opens what the config asks for; the error names the device and the cause.

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.h"
+#include "daemon/source_setup.h"
 #include "ipc/doctor.h"
 #include "ipc/status.h"
 #include "ipc/status_client.h"
@@ -37,10 +38,11 @@ std::optional<json> ask(const std::string& socket, const json& request) {
     return *reply;
 }
 
-// For [source] type = "auto": what the daemon's discovery would choose here.
-DoctorCheck discovery_check() {
+// When discovery picks the time source: what the daemon's discovery, with this
+// config's roots, allowed PHCs and vmclock prober, would choose here.
+DoctorCheck discovery_check(const Config& config) {
     DoctorCheck c{"time source present and readable", false, "", ""};
-    DiscoveryResult found = discover_sources(DiscoveryOptions{});
+    DiscoveryResult found = discover(config);
     c.passed = found.time_source != TimeSourceKind::none;
     c.detail = c.passed ? found.time_source_path + " (" + found.reason + ")" : found.reason;
     if (!c.passed) {
@@ -130,9 +132,10 @@ int run(int argc, char** argv) {
             std::cout << (*reply)["sources"].get<std::string>();
             return 0;
         }
-        // Discovery needs no daemon: show what it would find.
+        // Discovery needs no daemon: show what it would find with the daemon's config.
         std::cerr << "vmrefclockctl: showing local discovery instead\n";
-        std::cout << format_discovery(discover_sources(DiscoveryOptions{}));
+        auto config = load_config(config_path);
+        std::cout << list_sources(config ? *config : Config{});
         return 1;
     }
     if (*chrony_conf) {
@@ -152,10 +155,11 @@ int run(int argc, char** argv) {
         options.chrony_conf = chrony_conf_path;
         if (socket_given) options.status_socket = socket;
         options.check_source = [&options](const Config& config) {
-            if (config.source.type == "auto") return discovery_check();
-            DoctorOptions plain = options;
-            plain.check_source = nullptr;
-            return doctor_source_check(config, plain);
+            const std::string device = configured_device(config);
+            if (device.empty()) return discovery_check(config);
+            Config resolved = config;
+            resolved.source.path = device;
+            return doctor_source_check(resolved, options);
         };
         auto checks = run_doctor(options);
         std::cout << render_doctor(checks);

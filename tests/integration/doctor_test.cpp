@@ -2,6 +2,7 @@
 // line (every broken link reported with a fix), and one that has it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <sstream>
 
 #include "tests/integration/harness.h"
@@ -83,6 +84,23 @@ TEST(Doctor, ChronyWithTheRefclockLinePassesThatCheck) {
     std::printf("%s", report.output.c_str());
     EXPECT_TRUE(report.failed_check("vmrefclockd running and ok")) << report.output;
     EXPECT_EQ(report.exit_code, report.failed) << report.output;
+}
+
+// type = "auto" on a guest with only a full vmclock page: doctor must see what the
+// daemon's discovery sees (the config's roots, the page prober), not a default search.
+TEST(Doctor, AutoSourceIsJudgedByTheDaemonsDiscovery) {
+    TempDir dir;
+    std::filesystem::create_directories(dir.file("sys/class/ptp"));
+    std::filesystem::create_directories(dir.file("dev"));
+    auto sim = start_vmclock_sim(dir, dir.file("dev/vmclock0"), dir.file("truth"), 0.00025, 3);
+    write_file(dir.file("vmrefclockd.toml"),
+               "[source]\ntype = \"auto\"\nsysfs_root = \"" + dir.file("sys") +
+                   "\"\ndev_root = \"" + dir.file("dev") + "\"\n[disruption]\nvmclock = \"" +
+                   dir.file("dev/vmclock0") + "\"\n");
+    DoctorReport report = run_doctor(dir, dir.file("chrony.conf"));
+    std::printf("%s", report.output.c_str());
+    EXPECT_TRUE(report.passed_check("time source present and readable")) << report.output;
+    EXPECT_NE(report.output.find(dir.file("dev/vmclock0")), std::string::npos) << report.output;
 }
 
 }  // namespace
