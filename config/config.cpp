@@ -341,7 +341,7 @@ Result<Config> load_config(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) {
         int e = errno;
-        return make_error("cannot read " + path + ": " + std::strerror(e), e);
+        return errno_error("cannot read " + path, e);
     }
     std::string text;
     char buf[4096];

@@ -72,14 +72,14 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config
     sigaddset(&signals, SIGHUP);
     // Blocked so they arrive only through the signalfd, on the loop.
     if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
-        return make_error(std::string("sigprocmask: ") + std::strerror(errno), errno);
+        return errno_error("sigprocmask", errno);
     }
     auto sources = open_sources(config);
     if (!sources) return sources.error();
     std::unique_ptr<Daemon> daemon(new Daemon(std::move(config), std::move(config_path)));
     daemon->signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (daemon->signal_fd_ < 0) {
-        return make_error(std::string("signalfd: ") + std::strerror(errno), errno);
+        return errno_error("signalfd", errno);
     }
     Status started = daemon->start(std::move(*sources));
     if (!started) return started.error();
@@ -157,14 +157,10 @@ void Daemon::on_poll() {
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     pipeline_->poll(clocks);
     notify_after_poll();
-    if (!pipeline_->recent().empty() && spdlog::should_log(spdlog::level::debug)) {
-        const SampleRecord& last = pipeline_->recent().back();
-        spdlog::debug("sample offset {:+.1f} ns delay {} ns error {} ns{}", last.offset_ns,
-                      last.delay_ns, last.error_ns, last.sent ? "" : " (held back)");
-    }
 }
 
 void Daemon::notify_after_poll() {
+    if (!notifier_.enabled()) return;  // not under systemd: no line to build
     // The watchdog is fed only while polls complete: a stuck or vanished source lets
     // systemd restart us.
     if (pipeline_->last_poll_completed()) notifier_.watchdog();

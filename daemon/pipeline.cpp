@@ -39,6 +39,9 @@ void Pipeline::set_state(DaemonState state, std::string reason, int64_t now_mono
 
 void Pipeline::remember(const Sample& sample, bool sent) {
     recent_.push_back({sample.time_ns, sample.offset_ns, sample.delay_ns, sample.error_ns, sent});
+    // Here, where a record is made: a poll that made none logs no (stale) sample.
+    spdlog::debug("sample offset {:+.1f} ns delay {} ns error {} ns{}", sample.offset_ns,
+                  sample.delay_ns, sample.error_ns, sent ? "" : " (held back)");
     if (recent_.size() > kRecentSamples) recent_.pop_front();
 }
 

@@ -2,6 +2,7 @@
 // travel as values, never as exceptions across the event loop.
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -15,8 +16,8 @@ struct Error {
 
 template <typename T>
 class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool ok() const { return v_.index() == 0; }
@@ -29,7 +30,7 @@ public:
     const T* operator->() const { return &value(); }
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
@@ -39,6 +40,11 @@ using Status = Result<Ok>;
 
 inline Error make_error(std::string message, int code = 0) {
     return Error{code, std::move(message)};
+}
+
+// "what: <strerror(e)>" with e as the code; pass errno saved before any other call.
+inline Error errno_error(const std::string& what, int e) {
+    return make_error(what + ": " + std::strerror(e), e);
 }
 
 }  // namespace vmrefclock

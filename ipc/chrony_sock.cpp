@@ -76,12 +76,12 @@ Status ChronySockSink::connect_socket() {
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         int e = errno;
-        return make_error(std::string("socket: ") + std::strerror(e), e);
+        return errno_error("socket", e);
     }
     if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
         int e = errno;
         close(fd);
-        return make_error(std::string("connect: ") + std::strerror(e), e);
+        return errno_error("connect", e);
     }
     fd_ = fd;
     return Ok{};
@@ -94,7 +94,7 @@ Status ChronySockSink::send_datagram(const SockSample& datagram) {
     } while (n < 0 && errno == EINTR);
     if (n < 0) {
         int e = errno;
-        return make_error(std::string("send: ") + std::strerror(e), e);
+        return errno_error("send", e);
     }
     if (n != static_cast<ssize_t>(sizeof datagram)) {
         return make_error("send: short datagram (" + std::to_string(n) + " bytes)", EMSGSIZE);

@@ -10,12 +10,7 @@
 
 namespace vmrefclock {
 
-namespace {
-Error errno_error(const char* what) {
-    int e = errno;
-    return make_error(std::string(what) + ": " + std::strerror(e), e);
-}
-}  // namespace
+namespace {}  // namespace
 
 EventLoop::EventLoop() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {}
 
@@ -28,7 +23,8 @@ Status EventLoop::add(int fd, uint32_t events, Handler handler) {
     epoll_event ev{};
     ev.events = events;
     ev.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno_error("epoll_ctl ADD");
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0)
+        return errno_error("epoll_ctl ADD", errno);
     handlers_[fd] = std::make_shared<Handler>(std::move(handler));
     return Ok{};
 }
@@ -37,7 +33,8 @@ Status EventLoop::modify(int fd, uint32_t events) {
     epoll_event ev{};
     ev.events = events;
     ev.data.fd = fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0) return errno_error("epoll_ctl MOD");
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) != 0)
+        return errno_error("epoll_ctl MOD", errno);
     return Ok{};
 }
 
@@ -52,7 +49,7 @@ Status EventLoop::run() {
         int n = epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
         if (n < 0) {
             if (errno == EINTR) continue;
-            return errno_error("epoll_wait");
+            return errno_error("epoll_wait", errno);
         }
         for (int i = 0; i < n && running_; ++i) {
             auto it = handlers_.find(events[i].data.fd);
@@ -94,7 +91,7 @@ Status Timer::arm(int64_t first_ns, int64_t interval_ns) {
     spec.it_value.tv_nsec = first_ns % 1'000'000'000;
     spec.it_interval.tv_sec = interval_ns / 1'000'000'000;
     spec.it_interval.tv_nsec = interval_ns % 1'000'000'000;
-    if (timerfd_settime(fd_, 0, &spec, nullptr) != 0) return errno_error("timerfd_settime");
+    if (timerfd_settime(fd_, 0, &spec, nullptr) != 0) return errno_error("timerfd_settime", errno);
     return Ok{};
 }
 

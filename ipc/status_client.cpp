@@ -36,7 +36,7 @@ Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64
     }
     std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno), errno);
+    if (fd < 0) return errno_error("socket", errno);
     StatusClient client(fd, socket_path);
     int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
     int e = 0;
@@ -62,7 +62,7 @@ Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64
         case EINTR:
             return make_error("vmrefclockd is not answering on " + socket_path, e);
         default:
-            return make_error("connect " + socket_path + ": " + std::strerror(e), e);
+            return errno_error("connect " + socket_path, e);
     }
 }
 
@@ -99,7 +99,7 @@ Status StatusClient::send_line(const std::string& line, int64_t timeout_ns) {
                 return make_error("timed out sending to " + path_, ETIMEDOUT);
             }
         } else if (errno != EINTR) {
-            return make_error("sending to " + path_ + ": " + std::strerror(errno), errno);
+            return errno_error("sending to " + path_, errno);
         }
     }
     return Ok{};
@@ -126,7 +126,7 @@ Result<std::string> StatusClient::read_line(int64_t timeout_ns, size_t max_bytes
                 return make_error("timed out waiting for vmrefclockd on " + path_, ETIMEDOUT);
             }
         } else if (errno != EINTR) {
-            return make_error("reading from " + path_ + ": " + std::strerror(errno), errno);
+            return errno_error("reading from " + path_, errno);
         }
     }
 }

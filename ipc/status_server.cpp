@@ -31,11 +31,6 @@ using nlohmann::json;
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxReasonBytes = 200;
 
-Error errno_error(const std::string& what) {
-    int e = errno;
-    return make_error(what + ": " + std::strerror(e), e);
-}
-
 std::string error_line(const std::string& message) {
     return json{{"ok", false}, {"error", message}}.dump();
 }
@@ -142,24 +137,24 @@ Status StatusServer::listen() {
                            errno == EAGAIN);
         if (probe >= 0) close(probe);
         if (live) return make_error("another process is listening on " + path);
-        if (unlink(path.c_str()) != 0) return errno_error("removing stale " + path);
+        if (unlink(path.c_str()) != 0) return errno_error("removing stale " + path, errno);
     }
 
     listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) return errno_error("socket");
+    if (listen_fd_ < 0) return errno_error("socket", errno);
     // The umask makes bind() create the file 0660 at once: no window where it is wider.
     mode_t old_umask = umask(0117);
     int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     umask(old_umask);
-    if (rc != 0) return errno_error("bind " + path);
-    if (lstat(path.c_str(), &st) != 0) return errno_error("stat " + path);
+    if (rc != 0) return errno_error("bind " + path, errno);
+    if (lstat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
     socket_dev_ = st.st_dev;
     socket_ino_ = st.st_ino;
-    if (chmod(path.c_str(), 0660) != 0) return errno_error("chmod " + path);
+    if (chmod(path.c_str(), 0660) != 0) return errno_error("chmod " + path, errno);
     if (have_group_ && chown(path.c_str(), static_cast<uid_t>(-1), group_gid_) != 0) {
-        return errno_error("chown " + path + " to group " + options_.group);
+        return errno_error("chown " + path + " to group " + options_.group, errno);
     }
-    if (::listen(listen_fd_, 16) != 0) return errno_error("listen " + path);
+    if (::listen(listen_fd_, 16) != 0) return errno_error("listen " + path, errno);
     return loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
 }
 
