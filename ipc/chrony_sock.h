@@ -27,8 +27,10 @@ static_assert(offsetof(SockSample, offset) == 16 && offsetof(SockSample, magic) 
 
 inline constexpr int kSockSampleMagic = 0x534f434b;  // "SOCK"
 
-// tv is sample.time_ns floored to a microsecond; the offset is taken against that
-// truncated tv so the sub-microsecond part of the time is not lost.
+// tv is sample.time_ns floored to a microsecond (toward -inf); the offset is the
+// sample's (reference - system), unchanged: chrony reads tv + offset as the reference
+// at system time tv, and (reference - system) is the same at tv as at time_ns to well
+// under 1 ns, because it changes only by the clocks' relative frequency (ppm).
 SockSample to_sock_sample(const Sample& sample);
 
 class ChronySockSink {

@@ -90,33 +90,51 @@ Sample make_sample(int64_t time_ns, double offset_ns, Leap leap = Leap::none) {
     return s;
 }
 
-TEST(ToSockSample, TruncatesTimeAndKeepsSubMicrosecondInOffset) {
-    // 2024-ish time with 789 ns below the microsecond.
-    const int64_t t = 1'717'000'000'123'456'789;
-    SockSample s = to_sock_sample(make_sample(t, 1500.0));
+// What chrony reconstructs from a datagram: the reference (tv + offset) paired with the
+// system time tv. Its difference must be the sample's own offset, within 1 ns, for every
+// sub-microsecond remainder of the time: chrony compares reference and system at tv.
+double reconstructed_offset_ns(const SockSample& s) {
+    return s.offset * 1e9;
+}
+int64_t tv_ns(const SockSample& s) {
+    return (static_cast<int64_t>(s.tv.tv_sec) * 1'000'000 + s.tv.tv_usec) * 1000;
+}
+
+TEST(ToSockSample, ChronysReferenceMinusTvIsTheSampleOffsetForEveryRemainder) {
+    const int64_t base = 1'717'000'000'123'456'000;
+    for (double offset_ns : {0.0, 1500.0, -2000.25, 0.4, -999.9, 2.5e6, -3.7e9}) {
+        for (int64_t rem = 0; rem < 1000; ++rem) {
+            const SockSample s = to_sock_sample(make_sample(base + rem, offset_ns));
+            ASSERT_EQ(tv_ns(s), base) << "remainder " << rem;
+            ASSERT_NEAR(reconstructed_offset_ns(s), offset_ns, 1.0)
+                << "remainder " << rem << " offset " << offset_ns;
+        }
+    }
+    const SockSample s = to_sock_sample(make_sample(base + 789, 1500.0));
     EXPECT_EQ(s.tv.tv_sec, 1'717'000'000);
     EXPECT_EQ(s.tv.tv_usec, 123'456);
-    // reference = t + 1500 ns; against tv (t - 789 ns): 2289 ns.
-    EXPECT_DOUBLE_EQ(s.offset, 2289e-9);
     EXPECT_EQ(s.pulse, 0);
     EXPECT_EQ(s.leap, 0);
     EXPECT_EQ(s.magic, 0x534f434b);
-
-    s = to_sock_sample(make_sample(t, -2000.25));
-    EXPECT_DOUBLE_EQ(s.offset, (789 - 2000.25) * 1e-9);
 }
 
-TEST(ToSockSample, NegativeTimesFloor) {
+TEST(ToSockSample, NegativeTimesFloorAndKeepTheOffset) {
     // -1 ns is 1969-12-31T23:59:59.999999999: tv must be -1 s + 999999 us.
     SockSample s = to_sock_sample(make_sample(-1, 0.0));
     EXPECT_EQ(s.tv.tv_sec, -1);
     EXPECT_EQ(s.tv.tv_usec, 999'999);
-    EXPECT_DOUBLE_EQ(s.offset, 999e-9);
+    EXPECT_NEAR(reconstructed_offset_ns(s), 0.0, 1.0);
 
     s = to_sock_sample(make_sample(-1'500'000'000, 10.0));
     EXPECT_EQ(s.tv.tv_sec, -2);
     EXPECT_EQ(s.tv.tv_usec, 500'000);
-    EXPECT_DOUBLE_EQ(s.offset, 10e-9);
+    EXPECT_NEAR(reconstructed_offset_ns(s), 10.0, 1.0);
+
+    for (int64_t rem = 1; rem < 1000; ++rem) {
+        s = to_sock_sample(make_sample(-5'000'000'000 - rem, -42.0));
+        ASSERT_EQ(tv_ns(s), -5'000'001'000) << "remainder " << rem;
+        ASSERT_NEAR(reconstructed_offset_ns(s), -42.0, 1.0) << "remainder " << rem;
+    }
 }
 
 TEST(ToSockSample, OffsetPrecisionSurvivesLargeTimes) {
@@ -151,10 +169,10 @@ TEST_F(ChronySockSinkTest, DeliversOneDatagramByteForByte) {
     };
     const Case cases[] = {
         {1'717'000'000'123'456'789, 2'500'000.0, Leap::none, 1'717'000'000, 123'456,
-         (789 + 2'500'000.0) * 1e-9},
+         2'500'000.0 * 1e-9},
         {1'717'000'001'000'000'999, -3'000'000.5, Leap::insert, 1'717'000'001, 0,
-         (999 - 3'000'000.5) * 1e-9},
-        {1'717'000'002'999'999'001, -0.5, Leap::remove, 1'717'000'002, 999'999, (1 - 0.5) * 1e-9},
+         -3'000'000.5 * 1e-9},
+        {1'717'000'002'999'999'001, -0.5, Leap::remove, 1'717'000'002, 999'999, -0.5e-9},
     };
     int64_t mono = 100 * kSecNs;
     for (const auto& c : cases) {
