@@ -9,9 +9,9 @@ namespace vmrefclock {
 
 namespace {
 
-constexpr std::string_view kColumnNames[] = {
-    "poll",   "sys_pre_ns",  "ref_ns",         "sys_post_ns", "precision_ns",
-    "marker", "maxerror_ns", "true_offset_ns", "event"};
+constexpr std::string_view kColumnNames[] = {"poll",        "sys_pre_ns",     "ref_ns",
+                                             "sys_post_ns", "precision_ns",   "marker",
+                                             "maxerror_ns", "true_offset_ns", "event"};
 
 std::vector<std::string_view> split(std::string_view line) {
     std::vector<std::string_view> out;
@@ -71,10 +71,10 @@ std::string format_trace_poll(int64_t poll, const Batch& batch,
             std::snprintf(truth_text, sizeof truth_text, "%.4f", true_offset_ns[i]);
         }
         char line[256];
-        std::snprintf(line, sizeof line, "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64
-                      ",%" PRId64 ",%s,%s,%s,",
-                      poll, r.sys_pre_ns, r.ref_ns, r.sys_post_ns, batch.precision_ns, marker,
-                      maxerror, truth_text);
+        std::snprintf(line, sizeof line,
+                      "%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%" PRId64 ",%s,%s,%s,", poll,
+                      r.sys_pre_ns, r.ref_ns, r.sys_post_ns, batch.precision_ns, marker, maxerror,
+                      truth_text);
         out += line;
         if (i == 0) out += event;
         out += '\n';

@@ -72,7 +72,18 @@ class TraceParser {
     int64_t line_number() const { return line_; }
 
   private:
-    enum Column { kPoll, kPre, kRef, kPost, kPrecision, kMarker, kMaxerror, kTruth, kEvent, kCount };
+    enum Column {
+        kPoll,
+        kPre,
+        kRef,
+        kPost,
+        kPrecision,
+        kMarker,
+        kMaxerror,
+        kTruth,
+        kEvent,
+        kCount
+    };
     Error error(const std::string& what) const;
     Result<std::optional<TracePoll>> take();
 

@@ -93,7 +93,8 @@ class RobustFilter final : public SampleFilter {
     };
     struct Prediction {
         double offset_ns = 0;
-        double bound_ns = 0;  // without the host's error
+        double bound_ns = 0;       // worst case, without the host's error: for the gate
+        double sent_bound_ns = 0;  // statistical, without the host's error: sent
         LineFit fit;
     };
 

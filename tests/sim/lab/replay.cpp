@@ -11,16 +11,18 @@ TraceFileStream::TraceFileStream(const std::string& path) : in_(path), parser_(p
     if (!in_) error_ = errno_error("cannot read " + path, errno).message;
 }
 
+namespace {
+constexpr size_t kHistory = 64;  // polls: chrony-style samples average the last 4
+}  // namespace
+
 const Batch* TraceFileStream::next() {
     poll_.reset();
     event_ = EventKind::none;
-    mids_.clear();
-    truths_.clear();
     if (!error_.empty()) return nullptr;
     std::string line;
     while (!ahead_ && !at_end_) {
-        Result<std::optional<TracePoll>> r = std::getline(in_, line) ? parser_.feed(line)
-                                                                      : parser_.finish();
+        Result<std::optional<TracePoll>> r =
+            std::getline(in_, line) ? parser_.feed(line) : parser_.finish();
         if (!in_) at_end_ = true;
         if (!r) {
             error_ = r.error().message;
@@ -33,35 +35,52 @@ const Batch* TraceFileStream::next() {
     ahead_.reset();
     if (poll_->event == "disruption") event_ = EventKind::disruption;
     if (poll_->event == "master_step") event_ = EventKind::master_step;
-    if (!poll_->true_offset_ns.empty()) {
-        const std::vector<Reading>& rs = poll_->batch.readings;
-        std::vector<size_t> order(rs.size());
-        std::iota(order.begin(), order.end(), 0);
-        std::stable_sort(order.begin(), order.end(), [&rs](size_t a, size_t b) {
-            return rs[a].sys_mid_ns() < rs[b].sys_mid_ns();
-        });
-        for (size_t i : order) {
-            mids_.push_back(rs[i].sys_mid_ns());
-            truths_.push_back(poll_->true_offset_ns[i]);
-        }
+    const std::vector<Reading>& rs = poll_->batch.readings;
+    if (poll_->true_offset_ns.empty() || rs.empty()) {
+        points_.clear();  // no truth here: nothing to interpolate across
+        return &poll_->batch;
     }
+    // Means relative to the first reading: 1.8e18 ns does not fit a double exactly.
+    const int64_t t0 = rs[0].sys_mid_ns();
+    int64_t first = t0;
+    double dt = 0, truth = 0;
+    for (size_t i = 0; i < rs.size(); ++i) {
+        dt += static_cast<double>(rs[i].sys_mid_ns() - t0);
+        truth += poll_->true_offset_ns[i];
+        first = std::min(first, rs[i].sys_mid_ns());
+    }
+    const auto n = static_cast<double>(rs.size());
+    const bool event =
+        event_ != EventKind::none || (poll_->batch.host && last_marker_ &&
+                                      poll_->batch.host->disruption_marker != *last_marker_);
+    points_.push_back({t0 + std::llround(dt / n), truth / n, first, event});
+    if (points_.size() > kHistory) points_.erase(points_.begin());
+    if (poll_->batch.host) last_marker_ = poll_->batch.host->disruption_marker;
     return &poll_->batch;
 }
 
-// Linear between the neighbouring readings' midpoints, and beyond the first or last
-// along the line through the first and last: exact for a truth linear over the poll.
+// Inside the last poll (from kPollMarginNs before its first reading): its mean truth,
+// moved along the slope from the poll before (none across an event). Earlier: linear
+// between the neighbouring polls' points. A poll spans a few hundred ns, too little to
+// take a slope from its own readings.
 std::optional<double> TraceFileStream::truth(int64_t t_ns) const {
-    if (mids_.empty()) return std::nullopt;
-    auto line = [](int64_t t0, double y0, int64_t t1, double y1, int64_t t) {
-        if (t1 == t0) return y0;
-        return y0 + (y1 - y0) * static_cast<double>(t - t0) / static_cast<double>(t1 - t0);
-    };
-    const auto it = std::upper_bound(mids_.begin(), mids_.end(), t_ns);
-    if (it == mids_.begin() || it == mids_.end()) {
-        return line(mids_.front(), truths_.front(), mids_.back(), truths_.back(), t_ns);
+    if (points_.empty() || !poll_) return std::nullopt;
+    const Point& cur = points_.back();
+    if (t_ns >= cur.first_mid_ns - GeneratedStream::kPollMarginNs || points_.size() == 1) {
+        double slope = 0;
+        if (points_.size() >= 2 && !cur.event) {
+            const Point& prev = points_[points_.size() - 2];
+            slope = (cur.truth_ns - prev.truth_ns) / static_cast<double>(cur.mid_ns - prev.mid_ns);
+        }
+        return cur.truth_ns + slope * static_cast<double>(t_ns - cur.mid_ns);
     }
-    const auto i = static_cast<size_t>(it - mids_.begin());
-    return line(mids_[i - 1], truths_[i - 1], mids_[i], truths_[i], t_ns);
+    auto it = std::upper_bound(points_.begin(), points_.end(), t_ns,
+                               [](int64_t t, const Point& p) { return t < p.mid_ns; });
+    if (it == points_.begin()) return std::nullopt;  // older than the history
+    const Point& a = *(it - 1);
+    const Point& b = *it;
+    return a.truth_ns + (b.truth_ns - a.truth_ns) * static_cast<double>(t_ns - a.mid_ns) /
+                            static_cast<double>(b.mid_ns - a.mid_ns);
 }
 
 Status write_trace_file(const ScenarioConfig& config, uint64_t seed, int64_t polls,

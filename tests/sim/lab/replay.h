@@ -35,7 +35,14 @@ class GeneratedStream final : public BatchStream {
     GeneratedStream(const ScenarioConfig& config, uint64_t seed) : gen_(config, seed) {}
     const Batch* next() override { return &gen_.next(); }
     EventKind event() const override { return gen_.event(); }
-    std::optional<double> truth(int64_t t_ns) const override { return gen_.truth_in_last_poll(t_ns); }
+    // The exact truth; inside the last poll (and up to kPollMarginNs before it: chrony's
+    // tv is the time floored to the microsecond) that poll's clock, not the one before an
+    // event.
+    std::optional<double> truth(int64_t t_ns) const override {
+        return t_ns >= gen_.poll_start_ns() - kPollMarginNs ? gen_.truth_in_last_poll(t_ns)
+                                                            : gen_.truth(t_ns);
+    }
+    static constexpr int64_t kPollMarginNs = 2'000;
     const TraceGenerator& generator() const { return gen_; }
 
   private:
@@ -60,8 +67,15 @@ class TraceFileStream final : public BatchStream {
     std::optional<TracePoll> ahead_;
     bool at_end_ = false;
     EventKind event_ = EventKind::none;
-    std::vector<int64_t> mids_;  // of the current poll's readings, ascending
-    std::vector<double> truths_;
+    // One point per recent poll with a truth: its readings' mean midpoint and truth.
+    struct Point {
+        int64_t mid_ns;
+        double truth_ns;
+        int64_t first_mid_ns;
+        bool event;
+    };
+    std::vector<Point> points_;  // oldest first, the last 64 polls
+    std::optional<uint64_t> last_marker_;
     std::string error_;
 };
 

@@ -70,7 +70,8 @@ std::vector<MethodScore> run_stream(BatchStream& stream, int64_t polls,
         const Batch* batch = stream.next();
         if (batch == nullptr) break;
         const bool disrupted = batch->host && marker && batch->host->disruption_marker != *marker;
-        if (stream.event() != EventKind::none || disrupted) events.push_back(static_cast<size_t>(p));
+        if (stream.event() != EventKind::none || disrupted)
+            events.push_back(static_cast<size_t>(p));
         if (batch->host) marker = batch->host->disruption_marker;
         double host_term = 0;
         if (batch->host && batch->host->time_maxerror_ns) {

@@ -34,6 +34,8 @@ class TraceGenerator {
     // poll began: an event steps the truth between polls, and a time inside the poll
     // floored to the microsecond (chrony's tv) must not fall back onto the old clock.
     double truth_in_last_poll(int64_t t_ns) const;
+    // When the last poll began (its anchor: its first reading starts there).
+    int64_t poll_start_ns() const { return anchors_.empty() ? 0 : anchors_.back().t_ns; }
     // True frequency (ppm) during the last poll.
     double truth_freq_ppm() const { return freq_ppm_; }
 

@@ -22,9 +22,9 @@ using namespace vmrefclock::lab;
 namespace {
 
 void print_header() {
-    std::printf("%-18s %-8s %8s %9s %9s %7s %8s %10s %10s %9s %10s\n", "scenario", "method",
-                "sent", "rms_ns", "max_ns", "events", "recover", "bound_med", "bound_p99",
-                "+host_ns", "in_bound");
+    std::printf("%-18s %-8s %8s %9s %9s %7s %8s %10s %10s %9s %10s\n", "scenario", "method", "sent",
+                "rms_ns", "max_ns", "events", "recover", "bound_med", "bound_p99", "+host_ns",
+                "in_bound");
 }
 
 void print_rows(const std::string& name, const std::vector<MethodScore>& scores) {
@@ -105,7 +105,8 @@ int main(int argc, char** argv) {
         std::printf(
             "error = what chrony receives (to_sock_sample, decoded as chrony does) - truth at tv.\n"
             "chrony sends one median-filtered sample per 4-poll chrony poll. recover = polls from\n"
-            "an event (its poll = 1) until the samples stay within 1 us for %d polls, worst event.\n"
+            "an event (its poll = 1) until the samples stay within 1 us for %d polls, worst "
+            "event.\n"
             "bound_med/p99 = the sent error bound without the host's time_maxerror, which is\n"
             "+host_ns (ours adds it; the baselines' bounds are half-delay/dispersion only).\n"
             "in_bound = sent samples whose |error| is within their whole error bound.\n\n",
