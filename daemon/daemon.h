@@ -34,6 +34,7 @@ class Daemon {
     Status start(SourceSet sources);
     Status start_status_server();
     void on_poll();
+    void on_watch();
     void on_signal();
     void reload();
     void notify_after_poll();
@@ -53,6 +54,8 @@ class Daemon {
     std::string source_type_;
     std::string source_path_;
     Timer poll_timer_;
+    int64_t armed_interval_ns_ = 0;  // the poll timer's period now
+    Timer watch_timer_;              // reads the disruption signal between polls
     int signal_fd_ = -1;
     int64_t started_mono_ns_ = 0;
     bool ready_sent_ = false;

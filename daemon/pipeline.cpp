@@ -6,6 +6,8 @@ namespace vmrefclock {
 
 namespace {
 constexpr size_t kRecentSamples = 256;
+// How long a disruption waits for chronyd to read the old clock's last datagrams.
+constexpr int64_t kOldSamplesReadNs = 100'000'000;
 }  // namespace
 
 Pipeline::Pipeline(const Config& config, SourceSet sources, std::unique_ptr<SampleFilter> filter,
@@ -49,14 +51,23 @@ void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_r
     ++disruptions_.count;
     disruptions_.last_time_ns = now_real_ns;
     disruptions_.last_cause = to_string(disruption.cause);
-    spdlog::warn("disruption ({}): {}; discarding calibration, holding off for {} s",
-                 to_string(disruption.cause), disruption.detail,
-                 static_cast<double>(holdoff_.holdoff_ns()) / 1e9);
+    spdlog::warn(
+        "disruption ({}): {}; discarding calibration, resetting chrony; the new clock's first "
+        "sample follows as a burst",
+        to_string(disruption.cause), disruption.detail);
     // Every sample taken before this point belongs to the old clock.
     filter_->reset();
+    held_.reset();
     HoldOff::Actions actions = holdoff_.start(now_mono_ns);
     if (actions.reset_chrony && chrony_.enabled()) {
+        // A datagram of the old clock still queued would reach chrony after its reset.
+        if (!sink_.wait_read(kOldSamplesReadNs)) {
+            spdlog::warn("chronyd has not read the last samples of the old clock in {} ms",
+                         kOldSamplesReadNs / 1'000'000);
+        }
         chrony_.reset_sources(std::string("disruption: ") + to_string(disruption.cause));
+    } else {
+        holdoff_.reset_done();  // nothing to wait for
     }
     set_state(DaemonState::holdoff,
               std::string("disruption (") + to_string(disruption.cause) + "): " + disruption.detail,
@@ -100,13 +111,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     const int64_t now_mono_ns = clocks.mono_ns;
     ++polls_;
     last_poll_completed_ = false;
-    if (holdoff_.active()) {
-        HoldOff::Actions actions = holdoff_.tick(now_mono_ns);
-        if (actions.reset_chrony && chrony_.enabled()) {
-            chrony_.reset_sources("end of hold-off after a disruption");
-        }
-        if (actions.resumed) spdlog::info("hold-off over, feeding chrony again");
-    }
+    holdoff_.tick(now_mono_ns);
     if (detector_) {
         if (auto d = detector_->observe_clocks(clocks.mono_ns, clocks.boottime_ns,
                                                clocks.mono_after_ns)) {
@@ -121,6 +126,7 @@ void Pipeline::poll(const PollClocks& clocks) {
         return;
     }
     last_poll_completed_ = true;
+    if (batch->host) host_from_source_ = true;
     attach_signal(*batch, now_mono_ns);
     if (batch_recorder_) batch_recorder_(*batch);
     if (batch->host && !check_host(*batch->host, clocks)) return;
@@ -165,7 +171,17 @@ void Pipeline::poll(const PollClocks& clocks) {
             return;
         }
     }
-    if (!holdoff_.feeding(now_mono_ns)) {
+    if (holdoff_.holding()) {
+        // chrony's reset is still running and would drop it: kept for the burst.
+        held_ = *sample;
+        remember(*sample, false);
+        return;
+    }
+    if (holdoff_.wants_burst()) {
+        send_burst(*sample, now_mono_ns);
+        return;
+    }
+    if (!holdoff_.feeding()) {
         remember(*sample, false);
         return;
     }
@@ -178,6 +194,56 @@ void Pipeline::poll(const PollClocks& clocks) {
     }
     ++samples_sent_;
     last_sent_mono_ns_ = now_mono_ns;
+    feeding_state(now_mono_ns);
+}
+
+bool Pipeline::watch(const PollClocks& clocks) {
+    std::optional<HostInfo> host;
+    if (signal_) {
+        if (Result<HostInfo> h = signal_->read_host()) host = *h;
+    } else if (host_from_source_) {
+        // The page is the source: one reading brings its host info.
+        if (Result<Batch> b = source_->poll(1); b && b->host) host = *b->host;
+    }
+    if (!host) return false;  // the next poll reports the failure
+    const uint64_t before = disruptions_.count;
+    check_host(*host, clocks);
+    return disruptions_.count != before;
+}
+
+void Pipeline::chrony_reset_done(bool ok, int64_t now_mono_ns) {
+    if (!holdoff_.holding()) return;
+    if (!ok)
+        spdlog::warn("chrony was not reset: it may mix the old clock with the new for a while");
+    holdoff_.reset_done();
+    std::optional<Sample> held = std::move(held_);
+    held_.reset();
+    if (held) send_burst(*held, now_mono_ns);
+}
+
+void Pipeline::send_burst(const Sample& sample, int64_t now_mono_ns) {
+    Status sent = Ok{};
+    for (int k = 0; k < HoldOff::kBurstSamples && sent; ++k) {
+        sent = sink_.send(HoldOff::burst_copy(sample, k, HoldOff::kBurstSamples), now_mono_ns);
+    }
+    HoldOff::Actions actions = holdoff_.burst_sent(now_mono_ns, sent.ok());
+    if (actions.resumed) spdlog::info("feeding chrony again, from a burst of the first sample");
+    remember(sample, sent.ok());
+    if (!sent) {
+        set_state(DaemonState::degraded, "chrony: " + sent.error().message, now_mono_ns);
+        return;
+    }
+    ++samples_sent_;
+    last_sent_mono_ns_ = now_mono_ns;
+    feeding_state(now_mono_ns);
+}
+
+void Pipeline::feeding_state(int64_t now_mono_ns) {
+    if (holdoff_.active() && disruptions_.count > 0) {
+        set_state(DaemonState::holdoff, "feeding the new clock; chrony is selecting it again",
+                  now_mono_ns);
+        return;
+    }
     log_limiter_.clear(reason_);
     set_state(DaemonState::ok, "feeding chrony from " + source_->describe(), now_mono_ns);
 }

@@ -26,6 +26,11 @@ class SampleSink {
   public:
     virtual ~SampleSink() = default;
     virtual Status send(const Sample& sample, int64_t now_mono_ns) = 0;
+    // True once chronyd has read every datagram sent (waiting at most timeout_ns).
+    virtual bool wait_read(int64_t timeout_ns) {
+        (void)timeout_ns;
+        return true;
+    }
     virtual bool connected() const = 0;
     virtual std::string last_error() const = 0;
 };
@@ -35,6 +40,7 @@ class ChronyResetter {
   public:
     virtual ~ChronyResetter() = default;
     virtual bool enabled() const = 0;
+    // Starts the reset; the owner calls Pipeline::chrony_reset_done when it is done.
     virtual void reset_sources(const std::string& reason) = 0;
 };
 
@@ -60,6 +66,17 @@ class Pipeline {
              SampleSink& sink, ChronyResetter& chrony);
 
     void poll(const PollClocks& clocks);
+    // Between polls: reads only the host's disruption signal (the vmclock page) and, on a
+    // disruption, responds as poll() would. True when it found one: the caller then polls
+    // at once, for the new clock's first sample. Cheap (one page read), so the caller runs
+    // it far more often than poll(): chrony's recovery counts from the reset, and each
+    // refclock poll the reset misses costs a whole poll.
+    bool watch(const PollClocks& clocks);
+    // True when watch() has a signal to read (a vmclock page, as source or beside a PHC).
+    bool can_watch() const { return signal_ || host_from_source_; }
+    // The reset asked for after a disruption is done (`ok`: chronyc said so): the held
+    // sample of the new clock, if any, goes to chrony now as a burst.
+    void chrony_reset_done(bool ok, int64_t now_mono_ns);
     // An operator's or a detector's disruption (same response as a marker change).
     void disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns);
 
@@ -82,6 +99,10 @@ class Pipeline {
     void set_batch_recorder(std::function<void(const Batch&)> recorder) {
         batch_recorder_ = std::move(recorder);
     }
+    // The poll interval to use now: the configured one, faster while chrony recovers.
+    int64_t sampling_interval_ns(int64_t configured_ns) const {
+        return holdoff_.sampling_interval_ns(configured_ns);
+    }
     // True when the last poll completed (a batch was read, whatever its verdict).
     bool last_poll_completed() const { return last_poll_completed_; }
 
@@ -91,6 +112,11 @@ class Pipeline {
     // False when a disruption was handled and this poll has nothing more to do.
     bool check_host(const HostInfo& host, const PollClocks& clocks);
     void remember(const Sample& sample, bool sent);
+    // Sends the first sample after a start or disruption as a burst (see HoldOff).
+    void send_burst(const Sample& sample, int64_t now_mono_ns);
+    // The newest sample of the new clock while chrony's reset runs.
+    std::optional<Sample> held_;
+    void feeding_state(int64_t now_mono_ns);
 
     const Config config_;
     std::unique_ptr<Source> source_;
@@ -115,6 +141,7 @@ class Pipeline {
     std::optional<int64_t> last_sent_mono_ns_;
     bool last_poll_completed_ = false;
     std::function<void(const Batch&)> batch_recorder_;
+    bool host_from_source_ = false;  // the source's batches carry the page's host info
 };
 
 }  // namespace vmrefclock

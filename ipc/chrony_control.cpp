@@ -234,11 +234,11 @@ void ChronyControl::finish(bool ok, std::string detail) {
         spdlog::warn("chrony reset ({}) failed: {}", reason_, detail);
     }
     const bool run_again = queued_;
-    queued_ = false;
     std::string next_reason = std::move(queued_reason_);
-    // A copy: the callback may replace on_done.
+    // A copy: the callback may replace on_done. queued() still says whether a run follows.
     auto callback = on_done;
     if (callback) callback(ok, detail);
+    queued_ = false;
     if (run_again && !busy()) {
         reason_ = std::move(next_reason);
         start();

@@ -36,7 +36,8 @@ class ChronyControl {
     // Called on the loop thread when a run ends, including when chronyc cannot be
     // started at all; never from inside reset_sources(). `detail` is the exit status
     // (or the spawn error or timeout) followed by what chronyc printed.
-    // It may call reset_sources() but must not destroy this object.
+    // It may call reset_sources() but must not destroy this object. During it, queued()
+    // says whether another run (of requests made during this one) follows.
     std::function<void(bool ok, const std::string& detail)> on_done;
 
     bool busy() const { return pid_ > 0 || spawn_failed_; }

@@ -1,6 +1,8 @@
 #include "ipc/chrony_sock.h"
 
+#include <linux/sockios.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "sources/system_clock.h"
 
 namespace vmrefclock {
 
@@ -166,6 +170,17 @@ Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
         close_socket();
     }
     return fail(make_error("unreachable"), now_mono_ns);
+}
+
+bool ChronySockSink::wait_read(int64_t timeout_ns) const {
+    const int64_t deadline_ns = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+    for (;;) {
+        int queued_bytes = 0;
+        if (fd_ < 0 || ioctl(fd_, SIOCOUTQ, &queued_bytes) != 0 || queued_bytes == 0) return true;
+        if (read_clock_ns(CLOCK_MONOTONIC) >= deadline_ns) return false;
+        timespec pause{0, 200'000};
+        nanosleep(&pause, nullptr);
+    }
 }
 
 }  // namespace vmrefclock

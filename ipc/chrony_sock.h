@@ -53,6 +53,12 @@ class ChronySockSink {
     // `now_mono_ns` is CLOCK_MONOTONIC, used only for the back-off.
     Status send(const Sample& sample, int64_t now_mono_ns);
 
+    // Waits (sleeping, at most timeout_ns) until chronyd has read every datagram sent
+    // (SIOCOUTQ 0); true when it has, or when not connected (nothing is queued then).
+    // After a disruption no sample of the old clock may still be queued when chrony is
+    // reset, or it would reach chrony after the reset.
+    bool wait_read(int64_t timeout_ns) const;
+
     bool connected() const { return fd_ >= 0; }
     const std::string& path() const { return path_; }
     const std::string& last_error() const { return last_error_; }

@@ -78,7 +78,7 @@ class PipelineTest : public ::testing::Test {
     // A PHC with no vmclock page: disruptions must be found in the data.
     void build(bool phc_without_page, const std::string& filter = "basic") {
         host.publishes_host = !phc_without_page;
-        config.chrony.poll = 2;  // hold-off of 4 s
+        config.chrony.poll = 2;  // 4-s refclock polls
         config.source.readings = 5;
         SourceSet sources;
         sources.type = phc_without_page ? "ptp" : "vmclock";
@@ -106,14 +106,22 @@ class PipelineTest : public ::testing::Test {
 TEST_F(PipelineTest, FeedsTheHostOffset) {
     EXPECT_EQ(pipeline->state(), DaemonState::starting);
     for (int i = 0; i < 4; ++i) poll();
-    ASSERT_EQ(sink.sent.size(), 4u);
+    // The first sample goes out as a burst (chrony 4.3's first refclock poll needs 4).
+    ASSERT_EQ(sink.sent.size(), HoldOff::kBurstSamples + 3u);
+    for (int k = 1; k < HoldOff::kBurstSamples; ++k) {
+        EXPECT_EQ(sink.sent[k].time_ns - sink.sent[k - 1].time_ns, 1000) << k;
+    }
     EXPECT_NEAR(sink.sent.back().offset_ns, 250'000, 1);
     EXPECT_EQ(pipeline->state(), DaemonState::ok);
     EXPECT_EQ(pipeline->samples_sent(), 4u);
     EXPECT_TRUE(control.resets.empty());
+    // 8 samples per 4-s refclock poll while chrony selects the source, then as configured.
+    EXPECT_EQ(pipeline->sampling_interval_ns(kSecond), kSecond / 2);
+    for (int i = 0; i < 30; ++i) poll();
+    EXPECT_EQ(pipeline->sampling_interval_ns(kSecond), kSecond);
 }
 
-TEST_F(PipelineTest, MarkerChangeResetsHoldsOffResetsAgainAndResumes) {
+TEST_F(PipelineTest, MarkerChangeResetsChronyThenBurstsTheNewClockOnceTheResetIsDone) {
     for (int i = 0; i < 4; ++i) poll();
     const size_t before = sink.sent.size();
     host.marker = 2;
@@ -123,21 +131,58 @@ TEST_F(PipelineTest, MarkerChangeResetsHoldsOffResetsAgainAndResumes) {
     ASSERT_EQ(control.resets.size(), 1u);
     EXPECT_EQ(pipeline->disruptions().count, 1u);
     EXPECT_EQ(pipeline->disruptions().last_cause, "marker");
-    // Nothing reaches chrony for one chrony poll (4 s = 8 polls).
-    for (int i = 0; i < 7; ++i) poll();
+    // Nothing reaches chrony while its reset runs: the reset would drop it.
+    poll();
     EXPECT_EQ(sink.sent.size(), before);
-    EXPECT_EQ(control.resets.size(), 1u);
-    // The hold-off ends: a second reset, then samples of the new clock only.
-    for (int i = 0; i < 2; ++i) poll();
-    EXPECT_EQ(control.resets.size(), 2u);
-    ASSERT_GT(sink.sent.size(), before);
+    ASSERT_FALSE(pipeline->recent().back().sent);
+    // The reset is done: the newest sample of the new clock goes out at once, as a burst.
+    pipeline->chrony_reset_done(true, now_mono);
+    ASSERT_EQ(sink.sent.size(), before + HoldOff::kBurstSamples);
     for (size_t i = before; i < sink.sent.size(); ++i) {
         EXPECT_NEAR(sink.sent[i].offset_ns, 2'250'000, 1);
     }
+    EXPECT_EQ(control.resets.size(), 1u);  // one reset: it emptied chrony's filter too
+    EXPECT_EQ(pipeline->state(), DaemonState::holdoff);  // chrony is still selecting
+    for (int i = 0; i < 4; ++i) poll();
+    for (size_t i = before; i < sink.sent.size(); ++i) {
+        EXPECT_NEAR(sink.sent[i].offset_ns, 2'250'000, 1);
+    }
+    // Back to ok once chrony has had its 3 refclock polls (13 s).
+    for (int i = 0; i < 24; ++i) poll();
     EXPECT_EQ(pipeline->state(), DaemonState::ok);
     // The window holds only post-disruption samples.
     ASSERT_TRUE(pipeline->estimate());
     EXPECT_NEAR(pipeline->estimate()->offset_ns, 2'250'000, 1);
+    // A late or repeated completion changes nothing.
+    const size_t sent = sink.sent.size();
+    pipeline->chrony_reset_done(true, now_mono);
+    EXPECT_EQ(sink.sent.size(), sent);
+}
+
+TEST_F(PipelineTest, ResetDoneBeforeANewSampleBurstsTheNextOne) {
+    for (int i = 0; i < 4; ++i) poll();
+    const size_t before = sink.sent.size();
+    pipeline->disrupt({Disruption::Cause::manual, "operator"}, now_mono, now_real);
+    ASSERT_EQ(control.resets.size(), 1u);
+    pipeline->chrony_reset_done(false, now_mono);  // failed: the daemon goes on all the same
+    EXPECT_EQ(sink.sent.size(), before);           // no sample of the new clock yet
+    poll();
+    EXPECT_EQ(sink.sent.size(), before + HoldOff::kBurstSamples);
+}
+
+TEST_F(PipelineTest, WatchFindsAMarkerChangeBetweenPolls) {
+    EXPECT_FALSE(pipeline->can_watch());  // nothing known about the source yet
+    for (int i = 0; i < 4; ++i) poll();
+    ASSERT_TRUE(pipeline->can_watch());
+    const PollClocks clocks{now_mono, now_mono, now_mono, now_real};
+    EXPECT_FALSE(pipeline->watch(clocks));
+    EXPECT_TRUE(control.resets.empty());
+    host.marker = 7;
+    EXPECT_TRUE(pipeline->watch(clocks));
+    EXPECT_EQ(control.resets.size(), 1u);
+    EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
+    EXPECT_FALSE(pipeline->watch(clocks));  // the same marker again: nothing
+    EXPECT_EQ(pipeline->disruptions().count, 1u);
 }
 
 TEST_F(PipelineTest, UnreliableHostStopsFeeding) {
@@ -199,9 +244,10 @@ TEST_P(PhcWithoutPage, DetectsAMasterClockStepFromTheDataWithinTwoPolls) {
     EXPECT_EQ(control.resets.size(), 1u);
     // The stepped samples never reached chrony as if they were of the old clock.
     EXPECT_EQ(sink.sent.size(), before);
+    pipeline->chrony_reset_done(true, now_mono);
     for (int i = 0; i < 12; ++i) poll();
     EXPECT_EQ(pipeline->disruptions().count, 1u);  // one event, one disruption
-    EXPECT_EQ(control.resets.size(), 2u);
+    EXPECT_EQ(control.resets.size(), 1u);
     ASSERT_GT(sink.sent.size(), before);
     EXPECT_NEAR(sink.sent.back().offset_ns -
                     3e-6 * static_cast<double>(sink.sent.back().time_ns - kStartReal),
@@ -212,7 +258,7 @@ TEST_P(PhcWithoutPage, TakesASteadyClockQuietly) {
     host.freq_ppm = -20;
     for (int i = 0; i < 200; ++i) poll();
     EXPECT_EQ(pipeline->disruptions().count, 0u);
-    EXPECT_EQ(sink.sent.size(), 200u);
+    EXPECT_EQ(sink.sent.size(), 200u + HoldOff::kBurstSamples - 1);
     EXPECT_EQ(pipeline->state(), DaemonState::ok);
 }
 
