@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "config/config.h"
+#include "config/recovery_notes.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/source_setup.h"
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     }
     if (check_config) {
         std::printf("%s: configuration is valid\n", config_path.c_str());
+        for (const auto& note : recovery_notes(*config)) std::printf("note: %s\n", note.c_str());
         return 0;
     }
     if (Status logging = setup_logging(config->log.level); !logging) {

@@ -227,7 +227,11 @@ void Pipeline::send_burst(const Sample& sample, int64_t now_mono_ns) {
         sent = sink_.send(HoldOff::burst_copy(sample, k, HoldOff::kBurstSamples), now_mono_ns);
     }
     HoldOff::Actions actions = holdoff_.burst_sent(now_mono_ns, sent.ok());
-    if (actions.resumed) spdlog::info("feeding chrony again, from a burst of the first sample");
+    if (actions.resumed) {
+        spdlog::info("{}feeding chrony, starting with a burst of the {}first sample",
+                     disruptions_.count > 0 ? "hold-off over: " : "",
+                     disruptions_.count > 0 ? "new clock's " : "");
+    }
     remember(sample, sent.ok());
     if (!sent) {
         set_state(DaemonState::degraded, "chrony: " + sent.error().message, now_mono_ns);

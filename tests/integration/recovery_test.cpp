@@ -19,6 +19,13 @@ using namespace std::chrono_literals;
 
 constexpr int kChronyPoll = 2;
 constexpr double kGoalS = 3 << kChronyPoll;  // 3 refclock polls
+// What the goal cannot include: a disruption in the last moments before a refclock poll
+// is noticed (the daemon reads the page every 50 ms), reset (a few ms) and burst only
+// after that poll, which then carries the old clock and does not count: 12 s + ~60 ms at
+// worst, about 1.5 % of disruptions. And this test sees chrony right only at its next
+// check: every 100 ms, each a chronyc run of 5-30 ms. A poll lost for any other reason
+// costs 4 s and fails.
+constexpr double kMarginS = 0.25;
 constexpr double kWithinNs = 1'000;
 
 // chrony's clock: tracking "System time" (under chronyd -x the correction chrony applies
@@ -178,9 +185,15 @@ Outcome run_chain(Chain& chain, int disruptions, unsigned seed) {
 }
 
 TEST(Recovery, ChronyWithinOneMicrosecondWithinThreePollsOfAStartAndADisruption) {
+    // VMR_RECOVERY_INTERVALS: the sampling intervals, comma-separated (default 0.5,1).
+    std::vector<double> intervals{0.5, 1.0};
+    if (const char* env = std::getenv("VMR_RECOVERY_INTERVALS")) {
+        intervals.clear();
+        for (const auto& field : split_csv(env)) intervals.push_back(std::stod(field));
+    }
     std::vector<Variant> variants;
     for (const auto& build : chrony_builds()) {
-        for (double interval : {0.5, 1.0}) variants.push_back({build, interval});
+        for (double interval : intervals) variants.push_back({build, interval});
     }
     // VMR_RECOVERY_RUNS: disruptions per chain (default 1), for measuring.
     const char* runs_env = std::getenv("VMR_RECOVERY_RUNS");
@@ -202,7 +215,7 @@ TEST(Recovery, ChronyWithinOneMicrosecondWithinThreePollsOfAStartAndADisruption)
         SCOPED_TRACE(variants[i].name());
         ASSERT_TRUE(o.error.empty()) << o.error;
         std::printf("%s: start -> within 1 us: %.1f s\n", variants[i].name().c_str(), o.startup_s);
-        EXPECT_LE(o.startup_s, kGoalS) << o.log;
+        EXPECT_LE(o.startup_s, kGoalS + kMarginS) << o.log;
         ASSERT_EQ(o.recovery_s.size(), static_cast<size_t>(runs)) << o.log;
         for (int r = 0; r < runs; ++r) {
             std::printf(
@@ -210,7 +223,7 @@ TEST(Recovery, ChronyWithinOneMicrosecondWithinThreePollsOfAStartAndADisruption)
                 "worst |error| in the 3 s after %.0f ns\n",
                 variants[i].name().c_str(), r + 1, o.recovery_s[r], o.overshoot_ns[r],
                 o.after_worst_ns[r]);
-            EXPECT_LE(o.recovery_s[r], kGoalS) << o.log;
+            EXPECT_LE(o.recovery_s[r], kGoalS + kMarginS) << o.log;
             EXPECT_LT(o.overshoot_ns[r], kWithinNs) << o.log;
             EXPECT_LT(o.after_worst_ns[r], kWithinNs) << o.log;
         }
