@@ -49,7 +49,7 @@ struct DisruptionConfig {
 struct ChronyConfig {
     std::string socket = "/run/chrony/vmrefclock.sock";
     std::string control_socket = "/run/chrony/chronyd.sock";  // "" = never reset chrony
-    int poll = 2;                     // the refclock's poll in chrony (log2 s), for hold-off timing
+    int poll = 2;                     // the refclock's poll in chrony (log2 s), for recovery timing
     std::string chronyc = "chronyc";  // program used for "reset sources"
 };
 
