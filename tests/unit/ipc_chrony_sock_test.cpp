@@ -6,11 +6,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "ipc/chrony_sock.h"
 #include "tests/support/temp_dir.h"
@@ -334,6 +336,24 @@ TEST_F(ChronySockSinkTest, FullQueueDropsSampleAndKeepsConnection) {
     auto st = sink.send(make_sample(99'000'000, 0), mono);
     ASSERT_TRUE(st.ok()) << st.error().message;
     EXPECT_EQ(sink.sent(), static_cast<uint64_t>(sent_ok) + 1);
+}
+
+TEST_F(ChronySockSinkTest, WaitReadTellsWhetherChronydHasReadEverything) {
+    FakeChronyd chronyd(path_);
+    ChronySockSink sink(path_);
+    EXPECT_TRUE(sink.wait_read(0));  // not connected: nothing queued
+    ASSERT_TRUE(sink.send(make_sample(1000, 0), kSecNs).ok());
+    ASSERT_TRUE(sink.send(make_sample(2000, 0), kSecNs).ok());
+    EXPECT_FALSE(sink.wait_read(20'000'000));  // unread: times out
+    ASSERT_TRUE(chronyd.receive().has_value());
+    EXPECT_FALSE(sink.wait_read(0));  // one still queued
+    // Read from another thread while waiting: the wait ends when the queue is empty.
+    std::thread reader([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        chronyd.receive();
+    });
+    EXPECT_TRUE(sink.wait_read(2'000'000'000));
+    reader.join();
 }
 
 TEST_F(ChronySockSinkTest, TooLongPathIsAnErrorNotACrash) {
