@@ -150,14 +150,16 @@ std::optional<Implausible> HostRateGate::observe(const Batch& batch, int64_t rea
 
 std::optional<Implausible> PlausibilityGates::check(const Batch& batch, int64_t real_ns,
                                                     int64_t raw_ns) {
-    // Always observed, whatever else refuses the batch: the history must stay contiguous.
-    std::optional<Implausible> rate = host_rate_.observe(batch, real_ns, raw_ns);
-    if (auto r = check_calendar(batch, options_)) return r;
-    if (batch.counter_rate) {
-        if (auto r = check_counter_rate(*batch.counter_rate, options_)) return r;
+    std::optional<Implausible> refused = check_calendar(batch, options_);
+    if (!refused && batch.counter_rate) refused = check_counter_rate(*batch.counter_rate, options_);
+    if (!refused) refused = check_advancing(batch, options_);
+    if (refused) {
+        // The rates of a clock that lies say nothing about the one that follows: a valid
+        // page after a broken one is judged afresh, not by the median of the lies.
+        host_rate_.reset();
+        return refused;
     }
-    if (auto r = check_advancing(batch, options_)) return r;
-    return rate;
+    return host_rate_.observe(batch, real_ns, raw_ns);
 }
 
 }  // namespace vmrefclock

@@ -89,7 +89,8 @@ class HostRateGate {
     std::deque<Interval> intervals_;
 };
 
-// Every gate in the order above; the first that refuses names the reason.
+// Every gate in the order above; the first that refuses names the reason. A batch another
+// gate refuses clears the host-rate gate's history.
 class PlausibilityGates {
   public:
     explicit PlausibilityGates(const PlausibilityOptions& options = {})
