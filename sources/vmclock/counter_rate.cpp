@@ -30,7 +30,9 @@ void CounterRateMeter::add(int64_t raw_before_ns, uint64_t counter, int64_t raw_
         restart(p);
         return;
     }
-    if (std::optional<Rate> measured = rate()) {
+    // Judged against this measurement only: right after a restart the carried rate is
+    // the one that may no longer hold.
+    if (std::optional<Rate> measured = between(*first_, *last_)) {
         const double off = std::abs(step->hz / measured->hz - 1.0);
         if (off > kJump && off > 4 * (step->uncertainty + measured->uncertainty)) {
             restart(p);

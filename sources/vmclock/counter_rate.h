@@ -5,10 +5,10 @@
 //
 // Each poll adds one bracketed read (RAW, counter, RAW). The rate is measured from the
 // first read to the latest, so it gets more precise the longer the daemon runs; its
-// uncertainty is the two brackets over the span. A counter or clock that jumps (a
-// migration that did not preserve the guest's counter, a resume) starts the measurement
-// over; until the new one is good to kFreshEnough the last rate stands, since a jump of
-// the counter's value rarely comes with a change of its rate.
+// uncertainty is the two brackets over the span. A counter or clock that jumps or changes
+// its rate (a migration that did not preserve the guest's counter, a resume) starts the
+// measurement over; until the new one is good to kFreshEnough (a poll or two) the last
+// rate stands.
 //
 // Pure: the caller reads the clocks.
 #pragma once
@@ -26,8 +26,9 @@ class CounterRateMeter {
     };
     // A fresh measurement replaces a carried-over rate once it is this good.
     static constexpr double kFreshEnough = 1e-4;
-    // One poll-to-poll rate this far from the measured rate means the counter jumped.
-    static constexpr double kJump = 0.01;
+    // One poll-to-poll rate this far from the measured rate means the counter jumped or
+    // changed its rate (half the counter-rate gate's bound): measure afresh.
+    static constexpr double kJump = 5e-4;
 
     void add(int64_t raw_before_ns, uint64_t counter, int64_t raw_after_ns);
     std::optional<Rate> rate() const;

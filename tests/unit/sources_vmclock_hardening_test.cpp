@@ -192,5 +192,26 @@ TEST(VmclockCounterRate, MeterMeasuresAndSurvivesAJump) {
     EXPECT_NEAR(meter.rate()->hz, hz, hz * 1e-6);
 }
 
+TEST(VmclockCounterRate, MeterFollowsARateChange) {
+    // A migration to a host whose counter runs 0.2 % faster against this guest's
+    // CLOCK_MONOTONIC_RAW: measured afresh within a poll, not blended over the hours.
+    CounterRateMeter meter;
+    const double hz = 2'500'000'000.0;
+    uint64_t counter = 1000;
+    int64_t t = 0;
+    for (int i = 0; i < 7200; ++i) {  // an hour of 0.5-s polls
+        meter.add(t - 50, counter, t + 50);
+        t += 500'000'000;
+        counter += static_cast<uint64_t>(hz / 2);
+    }
+    ASSERT_NEAR(meter.rate()->hz, hz, 1);
+    for (int i = 0; i < 3; ++i) {
+        meter.add(t - 50, counter, t + 50);
+        t += 500'000'000;
+        counter += static_cast<uint64_t>(hz * 1.002 / 2);
+    }
+    EXPECT_NEAR(meter.rate()->hz, hz * 1.002, hz * 1e-6);
+}
+
 }  // namespace
 }  // namespace vmrefclock
