@@ -97,6 +97,13 @@ Status Daemon::start(SourceSet sources) {
     if (!filter) return filter.error();
     pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
                                            *sink_adapter_, *control_adapter_);
+    if (!config_.source.record.empty()) {
+        recorder_ = std::make_unique<TraceRecorder>(
+            config_.source.record, static_cast<uint64_t>(config_.source.record_max_mb) << 20);
+        pipeline_->set_batch_recorder([this](const Batch& b) { recorder_->record(b); });
+        spdlog::info("recording raw readings to {} (at most {} MB, then {}.1)",
+                     config_.source.record, config_.source.record_max_mb, config_.source.record);
+    }
     Status added = loop_.add(signal_fd_, EPOLLIN, [this](uint32_t) { on_signal(); });
     if (!added) return added;
     if (Status status = start_status_server(); !status) return status;
