@@ -266,6 +266,7 @@ std::vector<KeyHandler> disruption_keys(DisruptionConfig& c) {
         {"step", flag(c.step)},
         {"step_floor_us", number(10, 1e6, " us", c.step_floor_us)},
         {"step_sigma", number(3, 100, "", c.step_sigma)},
+        {"step_probation", number(0, 86'400, " s", c.step_probation_s)},
         {"suspend", flag(c.suspend)},
         {"suspend_threshold_ms", number(0.1, 60'000, " ms", c.suspend_threshold_ms)},
         {"frequency", flag(c.frequency)},

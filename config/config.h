@@ -36,10 +36,12 @@ struct SourceConfig {
 struct DisruptionConfig {
     // A vmclock page read beside a PHC for its disruption marker; "" = none.
     std::string vmclock = "/dev/vmclock0";
-    // Detectors for a PHC with no vmclock page beside it.
+    // Detectors that find disruptions in the data, beside every source.
     bool step = true;
     double step_floor_us = 250;
     double step_sigma = 6.0;
+    // A step with no marker change is followed only after it has held this long.
+    double step_probation_s = 30;
     bool suspend = true;
     double suspend_threshold_ms = 1;
     bool frequency = true;

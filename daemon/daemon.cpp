@@ -174,8 +174,9 @@ void Daemon::on_poll() {
     PollClocks clocks;
     clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
-    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
+    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
     pipeline_->poll(clocks);
     // Faster while chrony recovers from a start or disruption (see HoldOff).
     const int64_t interval_ns =

@@ -16,24 +16,29 @@ Pipeline::Pipeline(const Config& config, SourceSet sources, std::unique_ptr<Samp
       source_(std::move(sources.time)),
       signal_(std::move(sources.signal)),
       disruption_signal_(std::move(sources.disruption_signal)),
+      step_guard_(step_guard_options(config.disruption)),
       filter_(std::move(filter)),
       sink_(sink),
       chrony_(chrony),
       holdoff_(HoldOff::interval_for_poll(config.chrony.poll)) {
-    if (sources.data_detectors) detector_.emplace(detector_options(config.disruption));
+    // Beside every source, a page included: a step that no marker announces (a KVM
+    // master-clock update, a host NTP step, a page that lies) is a disruption too.
+    detector_.emplace(detector_options(config.disruption));
 }
 
-void Pipeline::set_state(DaemonState state, std::string reason, int64_t now_mono_ns) {
+void Pipeline::set_state(DaemonState state, std::string reason, int64_t now_mono_ns,
+                         const std::string& log_key) {
     const bool changed = state != state_ || reason != reason_;
     state_ = state;
     reason_ = std::move(reason);
+    reason_key_ = log_key.empty() ? reason_ : log_key;
     if (!changed) return;
     if (state_ == DaemonState::ok || state_ == DaemonState::holdoff) {
         spdlog::info("state {}: {}", to_string(state_), reason_);
         return;
     }
     uint64_t suppressed = 0;
-    if (log_limiter_.allow(reason_, now_mono_ns, suppressed)) {
+    if (log_limiter_.allow(reason_key_, now_mono_ns, suppressed)) {
         spdlog::warn("state {}: {}{}", to_string(state_), reason_,
                      suppressed ? fmt::format(" ({} more since last report)", suppressed) : "");
     }
@@ -48,6 +53,9 @@ void Pipeline::remember(const Sample& sample, bool sent) {
 }
 
 void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns) {
+    // A marker change, a suspend or an operator explains the change: no probation.
+    if (disruption.cause != Disruption::Cause::step) step_guard_.clear();
+    last_trusted_.reset();
     ++disruptions_.count;
     disruptions_.last_time_ns = now_real_ns;
     disruptions_.last_cause = to_string(disruption.cause);
@@ -72,6 +80,66 @@ void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_r
     set_state(DaemonState::holdoff,
               std::string("disruption (") + to_string(disruption.cause) + "): " + disruption.detail,
               now_mono_ns);
+}
+
+void Pipeline::disrupt_from_data(const Disruption& disruption, const Batch& batch,
+                                 const PollClocks& clocks) {
+    const std::optional<Estimate> reference = last_trusted_;
+    disrupt(disruption, clocks.mono_ns, clocks.real_ns);
+    if (disruption.cause != Disruption::Cause::step) return;
+    const std::optional<BatchOffset> now = batch_offset(batch);
+    if (!now) return;
+    step_guard_.start(reference, *now, clocks.mono_ns);
+    spdlog::warn(
+        "no disruption marker announced the step: the new clock is on probation for "
+        "{} s (followed if it holds, dropped if it returns)",
+        static_cast<double>(step_guard_.options().probation_ns) / 1e9);
+}
+
+bool Pipeline::admit(const Batch& batch, const PollClocks& clocks) {
+    if (std::optional<Implausible> implausible =
+            gates_.check(batch, clocks.real_ns, clocks.raw_ns)) {
+        set_state(DaemonState::unusable, implausible->reason(), clocks.mono_ns,
+                  "implausible/" + implausible->gate);
+        return false;
+    }
+    if (!step_guard_.active()) return true;
+    const std::optional<BatchOffset> now = batch_offset(batch);
+    if (!now) return true;  // the filter says what is wrong with the batch
+    const double step_s = step_guard_.step_ns() / 1e9;
+    const StepGuard::Observation seen = step_guard_.observe(*now, clocks.mono_ns);
+    switch (seen.verdict) {
+        case StepGuard::Verdict::reverted:
+            spdlog::warn(
+                "the host's clock is back where it was before the unannounced step of "
+                "{:+.6f} s: a transient, of which chrony saw nothing; feeding resumes",
+                step_s);
+            filter_->reset();
+            if (detector_) detector_->reset();
+            return true;
+        case StepGuard::Verdict::accepted:
+            spdlog::warn("the unannounced step has held for {} s: following the host's new clock",
+                         static_cast<double>(step_guard_.options().probation_ns) / 1e9);
+            return true;
+        case StepGuard::Verdict::moved:
+            if (uint64_t suppressed = 0;
+                log_limiter_.allow("step-moved", clocks.mono_ns, suppressed)) {
+                spdlog::warn(
+                    "the host's clock moved again ({:+.6f} s) during the probation of an "
+                    "unannounced step: the probation starts over",
+                    seen.residual_ns / 1e9);
+            }
+            break;
+        case StepGuard::Verdict::hold:
+        case StepGuard::Verdict::idle:
+            break;
+    }
+    set_state(DaemonState::holdoff,
+              fmt::format("the host's clock stepped by {:+.6f} s with no disruption marker: not "
+                          "followed until it holds for {} s, returns, or the marker changes",
+                          step_s, static_cast<double>(step_guard_.options().probation_ns) / 1e9),
+              clocks.mono_ns);
+    return false;
 }
 
 void Pipeline::attach_signal(Batch& batch, int64_t now_mono_ns) {
@@ -118,6 +186,19 @@ void Pipeline::poll(const PollClocks& clocks) {
             disrupt(*d, now_mono_ns, clocks.real_ns);
         }
     }
+    if (auto step = guest_steps_.observe(clocks.mono_ns, clocks.real_ns, clocks.mono_after_ns)) {
+        // The guest's own clock was stepped (chrony's makestep, an operator): every offset
+        // moved by the opposite amount, the host's clock did not. No disruption; the
+        // filter's window is of the old timescale and starts afresh.
+        spdlog::info(
+            "the system clock was stepped by {:+.6f} s: restarting the filter "
+            "(the host's clock is not disrupted)",
+            static_cast<double>(*step) / 1e9);
+        filter_->reset();
+        if (detector_) detector_->reset();
+        step_guard_.shift(-static_cast<double>(*step));
+        last_trusted_.reset();
+    }
 
     Result<Batch> batch = source_->poll(config_.source.readings);
     if (!batch) {
@@ -134,6 +215,7 @@ void Pipeline::poll(const PollClocks& clocks) {
         set_state(DaemonState::unusable, batch->unusable_reason, now_mono_ns);
         return;
     }
+    if (!admit(*batch, clocks)) return;
 
     const std::optional<Estimate> before = filter_->estimate();
     // Samples taken during hold-off are already of the new clock: the filter learns
@@ -161,7 +243,7 @@ void Pipeline::poll(const PollClocks& clocks) {
             }
         }
         if (verdict.disruption) {
-            disrupt(*verdict.disruption, now_mono_ns, clocks.real_ns);
+            disrupt_from_data(*verdict.disruption, *batch, clocks);
             return;
         }
         if (!verdict.trustworthy) {
@@ -171,6 +253,7 @@ void Pipeline::poll(const PollClocks& clocks) {
             return;
         }
     }
+    last_trusted_ = filter_->estimate();
     if (holdoff_.holding()) {
         // chrony's reset is still running and would drop it: kept for the burst.
         held_ = *sample;
@@ -248,7 +331,7 @@ void Pipeline::feeding_state(int64_t now_mono_ns) {
                   now_mono_ns);
         return;
     }
-    log_limiter_.clear(reason_);
+    log_limiter_.clear(reason_key_);
     set_state(DaemonState::ok, "feeding chrony from " + source_->describe(), now_mono_ns);
 }
 

@@ -15,7 +15,9 @@
 #include "filter/data_disruption_detector.h"
 #include "filter/disruption_monitor.h"
 #include "filter/holdoff.h"
+#include "filter/plausibility.h"
 #include "filter/sample_filter.h"
+#include "filter/step_guard.h"
 #include "ipc/status.h"
 #include "sources/source.h"
 
@@ -51,13 +53,15 @@ struct DisruptionRecord {
 };
 
 // The clocks read at the start of a poll (the pipeline itself reads none).
-// BOOTTIME is read between two MONOTONIC reads so a suspend shows as a jump of
-// BOOTTIME - MONOTONIC with a known bracket.
+// BOOTTIME and REALTIME are read between two MONOTONIC reads so a suspend shows as a
+// jump of BOOTTIME - MONOTONIC, and a step of the guest's clock as a jump of
+// REALTIME - MONOTONIC, each with a known bracket.
 struct PollClocks {
     int64_t mono_ns = 0;
     int64_t boottime_ns = 0;
     int64_t mono_after_ns = 0;
     int64_t real_ns = 0;
+    int64_t raw_ns = 0;  // CLOCK_MONOTONIC_RAW, read last; 0 = not read
 };
 
 class Pipeline {
@@ -107,10 +111,19 @@ class Pipeline {
     bool last_poll_completed() const { return last_poll_completed_; }
 
   private:
-    void set_state(DaemonState state, std::string reason, int64_t now_mono_ns);
+    // `log_key` ("" = the reason) rate-limits the warning: a reason whose text carries
+    // values that change every poll still logs once a minute.
+    void set_state(DaemonState state, std::string reason, int64_t now_mono_ns,
+                   const std::string& log_key = "");
     void attach_signal(Batch& batch, int64_t now_mono_ns);
     // False when a disruption was handled and this poll has nothing more to do.
     bool check_host(const HostInfo& host, const PollClocks& clocks);
+    // The plausibility gates and an unannounced step's probation: false when the batch
+    // must not reach the filter (the state says why).
+    bool admit(const Batch& batch, const PollClocks& clocks);
+    // A disruption found in the data; a step also starts its probation.
+    void disrupt_from_data(const Disruption& disruption, const Batch& batch,
+                           const PollClocks& clocks);
     void remember(const Sample& sample, bool sent);
     // Sends the first sample after a start or disruption as a burst (see HoldOff).
     void send_burst(const Sample& sample, int64_t now_mono_ns);
@@ -123,6 +136,12 @@ class Pipeline {
     std::unique_ptr<HostSignal> signal_;
     std::string disruption_signal_;
     std::optional<DataDisruptionDetector> detector_;
+    PlausibilityGates gates_;
+    StepGuard step_guard_;
+    GuestStepWatch guest_steps_;
+    // The model as of the last sample the detectors trusted: what an unannounced step is
+    // measured from, and what a transient returns to.
+    std::optional<Estimate> last_trusted_;
     std::unique_ptr<SampleFilter> filter_;
     SampleSink& sink_;
     ChronyResetter& chrony_;
@@ -132,6 +151,7 @@ class Pipeline {
 
     DaemonState state_ = DaemonState::starting;
     std::string reason_ = "no sample sent yet";
+    std::string reason_key_ = reason_;  // what the log limiter knows the reason by
     std::optional<HostInfo> host_;
     DisruptionRecord disruptions_;
     std::deque<SampleRecord> recent_;

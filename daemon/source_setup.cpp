@@ -37,7 +37,8 @@ Status add_signal(const Config& config, SourceSet& set) {
         auto signal = VmclockSignal::open(path);
         if (signal) {
             set.signal = std::move(*signal);
-            set.disruption_signal = set.signal->describe() + " (disruption marker)";
+            set.disruption_signal =
+                set.signal->describe() + " (disruption marker), and the data detectors";
             return Ok{};
         }
         // A configured page that exists but is broken is a setup error; an absent one is
@@ -83,7 +84,7 @@ Result<SourceSet> open_sources(const Config& config) {
         auto time = open_vmclock(set.path);
         if (!time) return time.error();
         set.time = std::move(*time);
-        set.disruption_signal = "the same vmclock page (disruption marker)";
+        set.disruption_signal = "the same vmclock page (disruption marker), and the data detectors";
         return set;
     }
     if (type == "ptp") {
@@ -121,7 +122,8 @@ Result<SourceSet> open_sources(const Config& config) {
             auto time = open_vmclock(found.vmclock_path);
             if (!time) return time.error();
             set.time = std::move(*time);
-            set.disruption_signal = "the same vmclock page (disruption marker)";
+            set.disruption_signal =
+                "the same vmclock page (disruption marker), and the data detectors";
             return set;
         }
         case TimeSourceKind::none:
@@ -140,6 +142,12 @@ DataDisruptionOptions detector_options(const DisruptionConfig& config) {
     options.suspend.threshold_ns = static_cast<int64_t>(config.suspend_threshold_ms * 1e6);
     options.frequency_enabled = config.frequency;
     options.frequency.bound_ppm = config.frequency_bound_ppm;
+    return options;
+}
+
+StepGuardOptions step_guard_options(const DisruptionConfig& config) {
+    StepGuardOptions options;
+    options.probation_ns = static_cast<int64_t>(config.step_probation_s * 1e9);
     return options;
 }
 

@@ -8,6 +8,7 @@
 
 #include "config/config.h"
 #include "filter/data_disruption_detector.h"
+#include "filter/step_guard.h"
 #include "sources/discovery.h"
 #include "sources/source.h"
 
@@ -33,5 +34,6 @@ std::string list_sources(const Config& config);
 // Opens what the config asks for; the error names the device and the cause.
 Result<SourceSet> open_sources(const Config& config);
 DataDisruptionOptions detector_options(const DisruptionConfig& config);
+StepGuardOptions step_guard_options(const DisruptionConfig& config);
 
 }  // namespace vmrefclock

@@ -14,6 +14,9 @@ namespace fs = std::filesystem;
 constexpr const char* kKvmClockName = "KVM virtual PTP";
 
 std::string read_first_line(const fs::path& path) {
+    // sysfs attributes are regular files; anything else (a FIFO) is not waited on.
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return "";
     std::ifstream in(path);
     std::string line;
     std::getline(in, line);

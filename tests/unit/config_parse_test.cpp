@@ -262,6 +262,7 @@ TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {
     EXPECT_EQ(r->disruption.step, d.disruption.step);
     EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, d.disruption.step_floor_us);
     EXPECT_DOUBLE_EQ(r->disruption.step_sigma, d.disruption.step_sigma);
+    EXPECT_DOUBLE_EQ(r->disruption.step_probation_s, d.disruption.step_probation_s);
     EXPECT_DOUBLE_EQ(r->disruption.suspend_threshold_ms, d.disruption.suspend_threshold_ms);
     EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, d.disruption.frequency_bound_ppm);
     EXPECT_EQ(r->status.socket, d.status.socket);
@@ -285,7 +286,8 @@ TEST(ConfigLoad, ExampleFileSetsEveryKey) {
                             "suspend =",       "suspend_threshold_ms =",
                             "frequency =",     "frequency_bound_ppm =",
                             "group =",         "level =",
-                            "record =",        "record_max_mb ="}) {
+                            "record =",        "record_max_mb =",
+                            "step_probation ="}) {
         EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
     }
 }
@@ -350,6 +352,7 @@ vmclock = ""
 step = false
 step_floor_us = 500
 step_sigma = 8
+step_probation = 5
 suspend = false
 suspend_threshold_ms = 5
 frequency = false
@@ -368,6 +371,7 @@ group = "adm"
     EXPECT_FALSE(r->disruption.step || r->disruption.suspend || r->disruption.frequency);
     EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, 500);
     EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, 80);
+    EXPECT_DOUBLE_EQ(r->disruption.step_probation_s, 5);
     EXPECT_EQ(r->status.group, "adm");
 }
 

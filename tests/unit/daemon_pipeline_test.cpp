@@ -248,6 +248,13 @@ TEST_P(PhcWithoutPage, DetectsAMasterClockStepFromTheDataWithinTwoPolls) {
     for (int i = 0; i < 12; ++i) poll();
     EXPECT_EQ(pipeline->disruptions().count, 1u);  // one event, one disruption
     EXPECT_EQ(control.resets.size(), 1u);
+    // No marker announced it: the new clock is followed once it has held for the
+    // probation (30 s), not at the end of the hold-off.
+    EXPECT_EQ(sink.sent.size(), before);
+    EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
+    for (int i = 0; i < 50; ++i) poll();
+    EXPECT_EQ(pipeline->disruptions().count, 1u);
+    EXPECT_EQ(control.resets.size(), 1u);
     ASSERT_GT(sink.sent.size(), before);
     EXPECT_NEAR(sink.sent.back().offset_ns -
                     3e-6 * static_cast<double>(sink.sent.back().time_ns - kStartReal),
