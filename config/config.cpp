@@ -262,6 +262,21 @@ std::vector<KeyHandler> source_keys(SourceConfig& c) {
          [&c](const Where& w, std::string_view k, const toml::node& n) {
              return read_absolute_path(w, k, n, false, c.dev_root);
          }},
+        {"record",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             std::string v;
+             if (auto e = read_string(w, k, n, v)) return e;
+             if (!v.empty() && v.front() != '/') {
+                 return MaybeError(
+                     w.key(n, k, "must be an absolute path or \"\", got " + quoted(v)));
+             }
+             c.record = v;
+             return MaybeError();
+         }},
+        {"record_max_mb",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_int(w, k, n, 1, 100'000, " MB", c.record_max_mb);
+         }},
     };
 }
 

@@ -23,6 +23,11 @@ struct SourceConfig {
     // PHCs other than vmclock's and KVM's (a NIC's) are used only when named here, by
     // clock_name, "ptpN" or device path.
     std::vector<std::string> allow_phc;
+    // Record every poll's raw readings to this file (filter/batch_trace.h), for replay in
+    // the clock lab; "" = off. At record_max_mb the file is renamed to <record>.1 (the
+    // previous .1 is dropped), so at most twice that is on disk.
+    std::string record;
+    int record_max_mb = 64;
     std::string sysfs_root = "/sys";  // moved only by tests
     std::string dev_root = "/dev";
 };

@@ -156,6 +156,16 @@ void Daemon::use_sources(SourceSet sources) {
     auto filter = make_sample_filter(sample_filter_names().front());
     pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
                                            *sink_adapter_, *control_adapter_);
+    if (!config_.source.record.empty()) {
+        if (!recorder_) {
+            recorder_ = std::make_unique<TraceRecorder>(
+                config_.source.record, static_cast<uint64_t>(config_.source.record_max_mb) << 20);
+            spdlog::info("recording raw readings to {} (at most {} MB, then {}.1)",
+                         config_.source.record, config_.source.record_max_mb,
+                         config_.source.record);
+        }
+        pipeline_->set_batch_recorder([this](const Batch& b) { recorder_->record(b); });
+    }
     spdlog::info("vmrefclockd {}: {} every {} s, {} readings; disruptions from {}; feeding {}",
                  VMREFCLOCK_VERSION, pipeline_->source_description(), config_.source.interval_s,
                  config_.source.readings, pipeline_->disruption_signal(), config_.chrony.socket);

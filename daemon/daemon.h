@@ -10,6 +10,7 @@
 #include "config/config.h"
 #include "daemon/pipeline.h"
 #include "daemon/startup_checks.h"
+#include "daemon/trace_recorder.h"
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
 #include "ipc/dir_watch.h"
@@ -63,6 +64,7 @@ class Daemon {
     std::unique_ptr<SockSinkAdapter> sink_adapter_;
     std::unique_ptr<ControlAdapter> control_adapter_;
     std::unique_ptr<Pipeline> pipeline_;
+    std::unique_ptr<TraceRecorder> recorder_;
     std::unique_ptr<StatusServer> status_server_;
     std::string source_type_;
     std::string source_path_;

@@ -134,6 +134,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     }
     last_poll_completed_ = true;
     attach_signal(*batch, now_mono_ns);
+    if (batch_recorder_) batch_recorder_(*batch);
     if (batch->host && !check_host(*batch->host, clocks)) return;
     if (!batch->unusable_reason.empty()) {
         set_state(DaemonState::unusable, "page", batch->unusable_reason, now_mono_ns);

@@ -83,6 +83,11 @@ class Pipeline {
     std::string source_description() const { return source_->describe(); }
     std::string source_method() const { return source_->method_name(); }
     const std::string& disruption_signal() const { return disruption_signal_; }
+    // Called with every batch read, host metadata attached, before any verdict on it
+    // ([source] record).
+    void set_batch_recorder(std::function<void(const Batch&)> recorder) {
+        batch_recorder_ = std::move(recorder);
+    }
     // True when the last poll completed (a batch was read, whatever its verdict).
     bool last_poll_completed() const { return last_poll_completed_; }
 
@@ -119,6 +124,7 @@ class Pipeline {
     uint64_t samples_rejected_ = 0;
     std::optional<int64_t> last_sent_mono_ns_;
     bool last_poll_completed_ = false;
+    std::function<void(const Batch&)> batch_recorder_;
 };
 
 }  // namespace vmrefclock

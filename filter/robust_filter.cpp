@@ -16,6 +16,20 @@ constexpr double kMaxBoundNs = 1e18;
 constexpr double kMaxPredictionS = 3600;
 constexpr int kMinGateSamples = 8;
 constexpr double kEarlyGateNs = 10'000;
+// The sent bound: this many standard errors of the fitted value (from the fit's residual
+// scatter), more for few samples, whose scatter is itself uncertain (as Student's t).
+constexpr double kBoundSigmas = 4.5;
+constexpr double kFewSamplesInflation = 4.0;
+
+// The sent error bound of a fit's value, without the host's error: statistical, so that
+// it is tight (the half-delays through the fit are a worst case that is 5-50x the real
+// error). With fewer than 4 samples the scatter says too little: then not below the
+// half-delays through the fit.
+double statistical_bound(const LineFit& fit) {
+    const double n = std::max(fit.n, 3);
+    const double stat = kBoundSigmas * (1.0 + kFewSamplesInflation / (n - 2.0)) * fit.noise_stddev;
+    return fit.n < 4 ? std::max(stat, fit.bias_bound) : stat;
+}
 
 struct Valid {
     int64_t mid_ns;
@@ -106,14 +120,20 @@ std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) c
     Prediction p;
     p.fit = at(*model_, dt_s);
     p.offset_ns = model_offset_ns_ + p.fit.value;
-    p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev +
-                 (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    const double drift =
+        (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev + drift;
+    p.sent_bound_ns = statistical_bound(p.fit) + drift;
     // As in emit_fit: no further from the samples than they are from each other.
     const double span = model_hi_ns_ - model_lo_ns_;
     const double clamped = std::clamp(p.offset_ns, model_lo_ns_ - span, model_hi_ns_ + span);
     p.bound_ns += std::abs(clamped - p.offset_ns);
+    p.sent_bound_ns += std::abs(clamped - p.offset_ns);
     p.offset_ns = clamped;
-    if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns)) return std::nullopt;
+    if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns) ||
+        !std::isfinite(p.sent_bound_ns)) {
+        return std::nullopt;
+    }
     return p;
 }
 
@@ -191,7 +211,7 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     model_lo_ns_ = lo;
     model_hi_ns_ = hi;
     double offset = c.offset_ns + fit.value;
-    double bound = fit.bias_bound + 3.0 * fit.noise_stddev;
+    double bound = statistical_bound(fit);
     // Never further from the window's samples than they are from each other: a line
     // through nearly coincident times could otherwise extrapolate to absurdity.
     const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
@@ -272,7 +292,8 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                 s.time_ns = min_it->mid_ns;
                 s.offset_ns = p->offset_ns;
                 s.delay_ns = min_it->delay_ns;
-                const double bound = std::min(p->bound_ns + host_error + precision, kMaxBoundNs);
+                const double bound =
+                    std::min(p->sent_bound_ns + host_error + precision, kMaxBoundNs);
                 s.error_ns = static_cast<int64_t>(std::ceil(bound));
                 s.readings_used = 0;
                 return s;

@@ -168,7 +168,7 @@ TEST(ConfigParse, UnknownTablesAndKeysAreErrors) {
     EXPECT_EQ(error_of("[source]\nintervall = 1\n"),
               "vmrefclockd.toml:2: [source] unknown key \"intervall\" "
               "(accepted: type, path, method, interval, readings, allow_phc, sysfs_root, "
-              "dev_root)");
+              "dev_root, record, record_max_mb)");
     EXPECT_EQ(error_of("[chrony]\nsocket = \"/a\"\nrefid = \"VMCK\"\n"),
               "vmrefclockd.toml:3: [chrony] unknown key \"refid\" "
               "(accepted: socket, control_socket, poll, chronyc)");
@@ -256,6 +256,8 @@ TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {
     EXPECT_EQ(r->source.allow_phc, d.source.allow_phc);
     EXPECT_EQ(r->source.sysfs_root, d.source.sysfs_root);
     EXPECT_EQ(r->source.dev_root, d.source.dev_root);
+    EXPECT_EQ(r->source.record, d.source.record);
+    EXPECT_EQ(r->source.record_max_mb, d.source.record_max_mb);
     EXPECT_EQ(r->disruption.vmclock, d.disruption.vmclock);
     EXPECT_EQ(r->disruption.step, d.disruption.step);
     EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, d.disruption.step_floor_us);
@@ -282,9 +284,30 @@ TEST(ConfigLoad, ExampleFileSetsEveryKey) {
                             "step_floor_us =", "step_sigma =",
                             "suspend =",       "suspend_threshold_ms =",
                             "frequency =",     "frequency_bound_ppm =",
-                            "group =",         "level ="}) {
+                            "group =",         "level =",
+                            "record =",        "record_max_mb ="}) {
         EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
     }
+}
+
+TEST(ConfigParse, RecordIsAnAbsolutePathOrEmpty) {
+    auto r = parse_config(
+        "[source]\nrecord = \"/var/lib/vmrefclock/trace.csv\"\n"
+        "record_max_mb = 5\n",
+        "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->source.record, "/var/lib/vmrefclock/trace.csv");
+    EXPECT_EQ(r->source.record_max_mb, 5);
+    EXPECT_TRUE(parse_config("[source]\nrecord = \"\"\n", "t.toml").ok());
+    auto rel = parse_config("[source]\nrecord = \"trace.csv\"\n", "t.toml");
+    ASSERT_FALSE(rel.ok());
+    EXPECT_EQ(rel.error().message,
+              "t.toml:2: [source] record: must be an absolute path or \"\", got \"trace.csv\"");
+    auto big = parse_config("[source]\nrecord_max_mb = 0\n", "t.toml");
+    ASSERT_FALSE(big.ok());
+    EXPECT_NE(big.error().message.find("record_max_mb: must be between 1 and 100000 MB"),
+              std::string::npos)
+        << big.error().message;
 }
 
 TEST(ConfigLoad, MissingFileNamesPathAndErrno) {
