@@ -26,22 +26,31 @@ Pipeline::Pipeline(const Config& config, SourceSet sources, std::unique_ptr<Samp
     detector_.emplace(detector_options(config.disruption));
 }
 
-void Pipeline::set_state(DaemonState state, std::string reason, int64_t now_mono_ns,
-                         const std::string& log_key) {
+void Pipeline::set_state(DaemonState state, std::string_view cause, std::string reason,
+                         int64_t now_mono_ns) {
+    const DaemonState before = state_;
     const bool changed = state != state_ || reason != reason_;
     state_ = state;
     reason_ = std::move(reason);
-    reason_key_ = log_key.empty() ? reason_ : log_key;
-    if (!changed) return;
-    if (state_ == DaemonState::ok || state_ == DaemonState::holdoff) {
-        spdlog::info("state {}: {}", to_string(state_), reason_);
+    // Entering hold-off is logged by disrupt(), with the disruption.
+    if (!changed || state_ == DaemonState::holdoff) return;
+    if (state_ == DaemonState::ok) {
+        // The way back is logged when the way out was: a warning and its recovery come
+        // in pairs, and a flapping feed costs no more lines than its warnings.
+        if (before == DaemonState::starting || problem_logged_) {
+            spdlog::info("state {}: {}", to_string(state_), reason_);
+        }
+        problem_logged_ = false;
         return;
     }
+    // One line a minute per state and cause, however the text varies or the state flaps.
     uint64_t suppressed = 0;
-    if (log_limiter_.allow(reason_key_, now_mono_ns, suppressed)) {
-        spdlog::warn("state {}: {}{}", to_string(state_), reason_,
-                     suppressed ? fmt::format(" ({} more since last report)", suppressed) : "");
-    }
+    const std::string key = std::string(to_string(state_)) + "/" + std::string(cause);
+    problem_logged_ = log_limiter_.allow(key, now_mono_ns, suppressed);
+    if (!problem_logged_) return;
+    spdlog::warn(
+        "state {}: {}{}", to_string(state_), reason_,
+        suppressed ? fmt::format(" ({} more like it since the last report)", suppressed) : "");
 }
 
 void Pipeline::remember(const Sample& sample, bool sent) {
@@ -77,7 +86,7 @@ void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_r
     } else {
         holdoff_.reset_done();  // nothing to wait for
     }
-    set_state(DaemonState::holdoff,
+    set_state(DaemonState::holdoff, "disruption",
               std::string("disruption (") + to_string(disruption.cause) + "): " + disruption.detail,
               now_mono_ns);
 }
@@ -99,8 +108,8 @@ void Pipeline::disrupt_from_data(const Disruption& disruption, const Batch& batc
 bool Pipeline::admit(const Batch& batch, const PollClocks& clocks) {
     if (std::optional<Implausible> implausible =
             gates_.check(batch, clocks.real_ns, clocks.raw_ns)) {
-        set_state(DaemonState::unusable, implausible->reason(), clocks.mono_ns,
-                  "implausible/" + implausible->gate);
+        set_state(DaemonState::unusable, "implausible/" + implausible->gate, implausible->reason(),
+                  clocks.mono_ns);
         return false;
     }
     if (!step_guard_.active()) return true;
@@ -134,7 +143,7 @@ bool Pipeline::admit(const Batch& batch, const PollClocks& clocks) {
         case StepGuard::Verdict::idle:
             break;
     }
-    set_state(DaemonState::holdoff,
+    set_state(DaemonState::holdoff, "probation",
               fmt::format("the host's clock stepped by {:+.6f} s with no disruption marker: not "
                           "followed until it holds for {} s, returns, or the marker changes",
                           step_s, static_cast<double>(step_guard_.options().probation_ns) / 1e9),
@@ -169,7 +178,8 @@ bool Pipeline::check_host(const HostInfo& host, const PollClocks& clocks) {
         if (detector_) detector_->reset();
     }
     if (host.clock_status == ClockStatus::unreliable) {
-        set_state(DaemonState::unusable, "host says its clock is unreliable", clocks.mono_ns);
+        set_state(DaemonState::unusable, "host-status", "host says its clock is unreliable",
+                  clocks.mono_ns);
         return false;
     }
     return true;
@@ -202,7 +212,7 @@ void Pipeline::poll(const PollClocks& clocks) {
 
     Result<Batch> batch = source_->poll(config_.source.readings);
     if (!batch) {
-        set_state(DaemonState::no_source,
+        set_state(DaemonState::no_source, "source",
                   "cannot read " + source_->describe() + ": " + batch.error().message, now_mono_ns);
         return;
     }
@@ -212,7 +222,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     if (batch_recorder_) batch_recorder_(*batch);
     if (batch->host && !check_host(*batch->host, clocks)) return;
     if (!batch->unusable_reason.empty()) {
-        set_state(DaemonState::unusable, batch->unusable_reason, now_mono_ns);
+        set_state(DaemonState::unusable, "page", batch->unusable_reason, now_mono_ns);
         return;
     }
     if (!admit(*batch, clocks)) return;
@@ -223,7 +233,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     Result<Sample> sample = filter_->process(*batch);
     if (!sample) {
         ++samples_rejected_;
-        set_state(DaemonState::degraded, sample.error().message, now_mono_ns);
+        set_state(DaemonState::degraded, "filter", sample.error().message, now_mono_ns);
         return;
     }
     if (batch->host) sample->leap = batch->host->leap;
@@ -272,7 +282,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     Status sent = sink_.send(*sample, now_mono_ns);
     remember(*sample, sent.ok());
     if (!sent) {
-        set_state(DaemonState::degraded, "chrony: " + sent.error().message, now_mono_ns);
+        set_state(DaemonState::degraded, "chrony", "chrony: " + sent.error().message, now_mono_ns);
         return;
     }
     ++samples_sent_;
@@ -317,7 +327,7 @@ void Pipeline::send_burst(const Sample& sample, int64_t now_mono_ns) {
     }
     remember(sample, sent.ok());
     if (!sent) {
-        set_state(DaemonState::degraded, "chrony: " + sent.error().message, now_mono_ns);
+        set_state(DaemonState::degraded, "chrony", "chrony: " + sent.error().message, now_mono_ns);
         return;
     }
     ++samples_sent_;
@@ -327,12 +337,12 @@ void Pipeline::send_burst(const Sample& sample, int64_t now_mono_ns) {
 
 void Pipeline::feeding_state(int64_t now_mono_ns) {
     if (holdoff_.active() && disruptions_.count > 0) {
-        set_state(DaemonState::holdoff, "feeding the new clock; chrony is selecting it again",
-                  now_mono_ns);
+        set_state(DaemonState::holdoff, "recovering",
+                  "feeding the new clock; chrony is selecting it again", now_mono_ns);
         return;
     }
-    log_limiter_.clear(reason_key_);
-    set_state(DaemonState::ok, "feeding chrony from " + source_->describe(), now_mono_ns);
+    set_state(DaemonState::ok, "feeding", "feeding chrony from " + source_->describe(),
+              now_mono_ns);
 }
 
 }  // namespace vmrefclock

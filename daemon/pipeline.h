@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/config.h"
 #include "daemon/log_limiter.h"
@@ -84,6 +85,11 @@ class Pipeline {
     // An operator's or a detector's disruption (same response as a marker change).
     void disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns);
 
+    // No time source at all (the daemon is looking for one): the state says why.
+    void report_no_source(std::string reason, int64_t now_mono_ns) {
+        set_state(DaemonState::no_source, "discovery", std::move(reason), now_mono_ns);
+    }
+
     DaemonState state() const { return state_; }
     const std::string& reason() const { return reason_; }
     std::optional<Estimate> estimate() const { return filter_->estimate(); }
@@ -111,10 +117,10 @@ class Pipeline {
     bool last_poll_completed() const { return last_poll_completed_; }
 
   private:
-    // `log_key` ("" = the reason) rate-limits the warning: a reason whose text carries
-    // values that change every poll still logs once a minute.
-    void set_state(DaemonState state, std::string reason, int64_t now_mono_ns,
-                   const std::string& log_key = "");
+    // `cause` is a stable key for the log limiter ("chrony", "source", ...): the reason
+    // text may carry numbers that change from poll to poll, the cause does not.
+    void set_state(DaemonState state, std::string_view cause, std::string reason,
+                   int64_t now_mono_ns);
     void attach_signal(Batch& batch, int64_t now_mono_ns);
     // False when a disruption was handled and this poll has nothing more to do.
     bool check_host(const HostInfo& host, const PollClocks& clocks);
@@ -148,10 +154,10 @@ class Pipeline {
     DisruptionMonitor monitor_;
     HoldOff holdoff_;
     LogLimiter log_limiter_;
+    bool problem_logged_ = false;  // the last bad state's warning was logged
 
     DaemonState state_ = DaemonState::starting;
     std::string reason_ = "no sample sent yet";
-    std::string reason_key_ = reason_;  // what the log limiter knows the reason by
     std::optional<HostInfo> host_;
     DisruptionRecord disruptions_;
     std::deque<SampleRecord> recent_;

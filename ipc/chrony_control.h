@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ipc/event_loop.h"
 
@@ -24,6 +25,10 @@ class ChronyControl {
     ~ChronyControl();
     ChronyControl(const ChronyControl&) = delete;
     ChronyControl& operator=(const ChronyControl&) = delete;
+
+    // Options placed before "-h <control_socket>", e.g. {"-u", "root"} for a chronyc
+    // that would drop root to its own user (chrony 4.8 built with a chronyc user).
+    void set_options(std::vector<std::string> options) { options_ = std::move(options); }
 
     // False when control_socket is empty: reset_sources() then does nothing.
     bool enabled() const { return !control_socket_.empty(); }
@@ -56,6 +61,7 @@ class ChronyControl {
     EventLoop& loop_;
     std::string chronyc_;
     std::string control_socket_;
+    std::vector<std::string> options_;
     int64_t timeout_ns_;
 
     pid_t pid_ = -1;

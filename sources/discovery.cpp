@@ -187,7 +187,7 @@ DiscoveryResult discover_sources(const DiscoveryOptions& options) {
     return result;
 }
 
-std::string format_discovery(const DiscoveryResult& result) {
+std::string format_discovery_found(const DiscoveryResult& result) {
     std::ostringstream out;
     out << "PTP clocks in " << result.sysfs_dir << ":";
     if (result.phcs.empty()) out << " none";
@@ -218,6 +218,12 @@ std::string format_discovery(const DiscoveryResult& result) {
     }
     out << "\n";
 
+    return out.str();
+}
+
+std::string format_discovery(const DiscoveryResult& result) {
+    std::ostringstream out;
+    out << format_discovery_found(result);
     out << "time source: ";
     switch (result.time_source) {
         case TimeSourceKind::phc:

@@ -392,3 +392,30 @@ TEST(ConfigParse, PtpAndDisruptionErrorsNameTheKey) {
 
 }  // namespace
 }  // namespace vmrefclock
+
+namespace vmrefclock {
+namespace {
+
+// Every path the daemon opens is absolute, so it does not depend on the working
+// directory the daemon happens to start in; chronyc is a name or an absolute path.
+TEST(ConfigParse, PathsMustBeAbsolute) {
+    EXPECT_EQ(error_of("[source]\npath = \"dev/vmclock0\"\n"),
+              "vmrefclockd.toml:2: [source] path: must be an absolute path, got \"dev/vmclock0\"");
+    EXPECT_EQ(error_of("[source]\nsysfs_root = \"sys\"\n"),
+              "vmrefclockd.toml:2: [source] sysfs_root: must be an absolute path, got \"sys\"");
+    EXPECT_EQ(error_of("[source]\ndev_root = \"./dev\"\n"),
+              "vmrefclockd.toml:2: [source] dev_root: must be an absolute path, got \"./dev\"");
+    EXPECT_EQ(error_of("[disruption]\nvmclock = \"vmclock0\"\n"),
+              "vmrefclockd.toml:2: [disruption] vmclock: must be an absolute path, got "
+              "\"vmclock0\"");
+    EXPECT_EQ(error_of("[chrony]\nchronyc = \"bin/chronyc\"\n"),
+              "vmrefclockd.toml:2: [chrony] chronyc: must be a program name (looked up in PATH) "
+              "or an absolute path, got \"bin/chronyc\"");
+    // Empty means "the default" where it did before.
+    auto r = parse_config("[source]\npath = \"\"\n[disruption]\nvmclock = \"\"\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(parse_config("[chrony]\nchronyc = \"chronyc\"\n", "t.toml").ok());
+}
+
+}  // namespace
+}  // namespace vmrefclock

@@ -3,7 +3,14 @@
 
 #include <deque>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
 #include "daemon/pipeline.h"
+#include "ipc/chrony_sock.h"
+#include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
 namespace {
@@ -219,6 +226,75 @@ TEST_F(PipelineTest, ChronyDownIsDegraded) {
     sink.down = false;
     poll();
     EXPECT_EQ(pipeline->state(), DaemonState::ok);
+}
+
+// Captures what the pipeline logs, one line per message.
+class CapturedLog {
+  public:
+    CapturedLog() {
+        auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
+        sink->set_pattern("%l: %v");
+        previous_ = spdlog::default_logger();
+        spdlog::set_default_logger(std::make_shared<spdlog::logger>("test", sink));
+    }
+    ~CapturedLog() { spdlog::set_default_logger(previous_); }
+    int count(const std::string& prefix) const {
+        std::istringstream in(out_.str());
+        int n = 0;
+        for (std::string line; std::getline(in, line);) n += line.rfind(prefix, 0) == 0;
+        return n;
+    }
+    std::string text() const { return out_.str(); }
+
+  private:
+    std::ostringstream out_;
+    std::shared_ptr<spdlog::logger> previous_;
+};
+
+class SockSinkForTest : public SampleSink {
+  public:
+    explicit SockSinkForTest(ChronySockSink& sink) : sink_(sink) {}
+    Status send(const Sample& s, int64_t now) override { return sink_.send(s, now); }
+    bool connected() const override { return sink_.connected(); }
+    std::string last_error() const override { return sink_.last_error(); }
+
+  private:
+    ChronySockSink& sink_;
+};
+
+// chronyd absent for 20 s, with the real sink and its back-off: one warning, not one per
+// poll or per change of the back-off's wait.
+TEST_F(PipelineTest, AbsentChronydCostsOneWarning) {
+    test::TempDir dir("vmr-pipe");
+    ChronySockSink chrony(dir.file("absent.sock"), 4 * kSecond);
+    SockSinkForTest adapter(chrony);
+    SourceSet sources;
+    sources.type = "vmclock";
+    sources.time = std::make_unique<ScriptedSource>(host, now_real);
+    pipeline = std::make_unique<Pipeline>(
+        config, std::move(sources), std::move(*make_sample_filter("basic")), adapter, control);
+    CapturedLog log;
+    for (int i = 0; i < 40; ++i) poll();
+    EXPECT_EQ(pipeline->state(), DaemonState::degraded);
+    EXPECT_EQ(log.count("warning:"), 1) << log.text();
+    std::printf("%d warning(s) in 20 s without chronyd:\n%s", log.count("warning:"),
+                log.text().c_str());
+}
+
+// A feed that breaks and recovers every other poll for 150 s: one warning a minute, each
+// after the first saying how many were held back, and a recovery line only after a
+// warning that was logged.
+TEST_F(PipelineTest, FlappingFeedIsLoggedOnceAMinute) {
+    for (int i = 0; i < 2; ++i) poll();
+    CapturedLog log;
+    for (int i = 0; i < 300; ++i) {
+        sink.down = i % 2 == 0;
+        poll();
+    }
+    EXPECT_EQ(log.count("warning: state degraded"), 3) << log.text();
+    EXPECT_EQ(log.count("info: state ok"), 3) << log.text();
+    EXPECT_NE(log.text().find("(59 more like it since the last report)"), std::string::npos)
+        << log.text();
 }
 
 // The data detectors with each filter: the robust one confirms steps itself (and
