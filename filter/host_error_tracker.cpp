@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <iterator>
+#include <limits>
 
 namespace vmrefclock {
 
@@ -68,7 +69,8 @@ void HostErrorTracker::init_member(Member& m, double y) const {
 
 // One predict (over dt_s; none when 0) and update with y. Returns the innovation's
 // negative log-likelihood term.
-double HostErrorTracker::step(Member& m, double dt_s, double phi, double y, double err2) {
+double HostErrorTracker::step(Member& m, double dt_s, double phi, double y, double err2,
+                              bool clip) {
     auto& P = m.cov;
     if (dt_s > 0) {
         // x' = x + f dt + d dt^2 / 2, f' = f + d dt, d' = d, h' = phi h; P = F P F'.
@@ -104,7 +106,9 @@ double HostErrorTracker::step(Member& m, double dt_s, double phi, double y, doub
     for (int j = 0; j < kStates; ++j) hp[j] = P[0][j] + P[3][j];
     const double s = hp[0] + hp[3] + m.p.r * err2;
     const double nu_raw = y - (m.s[0] + m.s[3]);
-    const double lim = kClip * std::sqrt(s);
+    // While the diffuse prior is being replaced by data no innovation is an outlier: a
+    // clipped one would lock in a wrong frequency with a small variance for good.
+    const double lim = clip ? kClip * std::sqrt(s) : std::numeric_limits<double>::infinity();
     const double nu = std::fmax(-lim, std::fmin(lim, nu_raw));
     double k[kStates];
     for (int i = 0; i < kStates; ++i) k[i] = hp[i] / s;
@@ -142,7 +146,7 @@ void HostErrorTracker::update(int64_t time_ns, double offset_ns, double err_ns) 
     if (updates_ == 0) dt_s = 0;
     for (Member& m : bank_) {
         const double phi = m.p.sigma_h > 0 ? phis[m.p.tau_index] : 0.0;
-        const double term = step(m, dt_s, phi, y, err2);
+        const double term = step(m, dt_s, phi, y, err2, scored);
         if (!std::isfinite(term) || !std::isfinite(m.s[0]) || !std::isfinite(m.s[1])) {
             // Absurd input broke this member: start it again, last in the ranking.
             init_member(m, y);

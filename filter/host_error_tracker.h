@@ -78,7 +78,7 @@ class HostErrorTracker {
         double score = 0;  // forgetting negative log-likelihood
     };
     void init_member(Member& m, double y) const;
-    static double step(Member& m, double dt_s, double phi, double y, double err2);
+    static double step(Member& m, double dt_s, double phi, double y, double err2, bool clip);
 
     std::vector<Member> bank_;
     int64_t last_time_ns_ = 0;

@@ -221,9 +221,15 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     // orthogonal to its difference from the line, so the line's error covers its error;
     // the difference is added in quadrature so that where the two disagree much (where
     // that argument is weakest) the bound widens.
+    // A tracker further from the line than the line's worst-case error (half-delays and
+    // 3 standard errors, as the gate's) has lost the clock: it starts again.
     if (std::optional<HostErrorTracker::Estimate> t = tracker_.estimate()) {
-        bound = std::hypot(bound, t->offset_ns - offset);
-        offset = t->offset_ns;
+        if (std::abs(t->offset_ns - offset) <= fit.bias_bound + 3.0 * fit.noise_stddev) {
+            bound = std::hypot(bound, t->offset_ns - offset);
+            offset = t->offset_ns;
+        } else {
+            tracker_.reset();
+        }
     }
     // Never further from the window's samples than they are from each other: a line
     // through nearly coincident times could otherwise extrapolate to absurdity.
