@@ -76,6 +76,7 @@ void RobustFilter::clear_model() {
     window_.clear();
     pending_.clear();
     lines_.clear();
+    tracker_.reset();
     model_.reset();
     pred_err_.fill(kNaN);
     estimate_.reset();
@@ -212,6 +213,24 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     model_hi_ns_ = hi;
     double offset = c.offset_ns + fit.value;
     double bound = statistical_bound(fit);
+    // The host-error tracker's estimate of the clock, once its bank has scored enough
+    // samples to know the host's error from the clock's wander (host_error_tracker.h):
+    // measured in the lab it is better than the line in every scenario (it keeps the
+    // host's correlated re-anchoring error out, which no straight-line window can). The
+    // line still gives the bound: an estimate better than the line has an error nearly
+    // orthogonal to its difference from the line, so the line's error covers its error;
+    // the difference is added in quadrature so that where the two disagree much (where
+    // that argument is weakest) the bound widens.
+    // A tracker further from the line than the line's worst-case error (half-delays and
+    // 3 standard errors, as the gate's) has lost the clock: it starts again.
+    if (std::optional<HostErrorTracker::Estimate> t = tracker_.estimate()) {
+        if (std::abs(t->offset_ns - offset) <= fit.bias_bound + 3.0 * fit.noise_stddev) {
+            bound = std::hypot(bound, t->offset_ns - offset);
+            offset = t->offset_ns;
+        } else {
+            tracker_.reset();
+        }
+    }
     // Never further from the window's samples than they are from each other: a line
     // through nearly coincident times could otherwise extrapolate to absurdity.
     const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
@@ -369,6 +388,8 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                     clear_model();
                     window_.assign(restart.begin(), restart.end());
                     window_.push_back(c);
+                    for (const Candidate& w : window_)
+                        tracker_.update(w.time_ns, w.offset_ns, w.err_ns);
                     return emit_fit(c, host_error, precision);
                 }
             }
@@ -381,6 +402,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     pending_.clear();
 
     learn_window_errors(c);
+    tracker_.update(c.time_ns, c.offset_ns, c.err_ns);
     window_.push_back(c);
     while (window_.size() > static_cast<size_t>(kWindowSizes.back())) window_.pop_front();
     remember_window_lines();

@@ -21,6 +21,13 @@
 //    its published clock every few seconds, so sample errors are correlated and one step
 //    ahead the shortest window always wins by following them. The line is
 //    Huber-reweighted to convergence (robust to the odd bad sample that passed 1 and 2).
+//    The line is the model for steps 2 and the spiked batches below, and for the bound.
+// 4. The sent offset: once it has learnt its model (32 samples after a (re)start), that
+//    of a Kalman tracker fed the same samples (host_error_tracker.h), which models the
+//    host's re-anchoring error as a correlated process of its own and the clock as
+//    offset, frequency and frequency drift, its noise levels chosen by likelihood. A
+//    straight line cannot keep that error out: short windows follow it, long ones lag
+//    a wandering frequency (a 0.1 ppm temperature cycle).
 // When a whole batch is spiked (nothing passes 1), the model's prediction is sent (for
 // up to max_predicted_polls polls in a row) rather than a spiked reading.
 //
@@ -34,6 +41,7 @@
 //         + (3 * slope_stddev + drift_allowance) * dt
 //                                         drift since the newest good sample (dt = 0
 //                                         except for predictions over spiked batches)
+//   (combined in quadrature with |tracker - line| when the tracker's offset is sent)
 //         + time_maxerror                 the host's published error, when present
 //         + precision
 // plus, if the fitted value had to be clamped to the samples' range (absurd input
@@ -49,6 +57,7 @@
 #include <optional>
 #include <vector>
 
+#include "filter/host_error_tracker.h"
 #include "filter/result.h"
 #include "filter/robust_quantiles.h"
 #include "filter/robust_regression.h"
@@ -121,6 +130,7 @@ class RobustFilter final : public SampleFilter {
     std::array<double, kWindowSizes.size()> pred_err_{};  // NaN: not tracked yet
     SlidingQuantiles delays_;
     std::deque<WindowLines> lines_;   // oldest first, at most prediction_horizon
+    HostErrorTracker tracker_;        // the sent offset, once it is ready (emit_fit)
     std::vector<FitPoint> pts_;       // scratch, kept to avoid an allocation per poll
     std::vector<Candidate> pending_;  // clean samples disagreeing with the model
     int spiked_run_ = 0;

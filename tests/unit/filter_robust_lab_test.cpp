@@ -5,10 +5,11 @@
 //   noisy hypercall, asymmetric spikes: RMS <= a quarter of the better baseline;
 //   clean vmclock, disruption, master step: RMS <= 0.7x the better baseline (measured
 //   0.62-0.64: an averaging regression fails);
-//   wander: RMS <= 1.06x the better baseline. NOT the target (beat both): the
-//   host's +-10 ns re-anchoring error, constant for 8 s, dominates there, and the wander
-//   (a 0.1 ppm cycle) allows no window that averages several re-anchorings (measured
-//   6.1-6.2 ns against chrony's 5.9-6.0);
+//   wander: RMS < 0.95x the better baseline (the target: beat both). The host's
+//   +-10 ns re-anchoring error, constant for 8 s, dominates there and the wander (a
+//   0.1 ppm cycle) allows no straight-line window that averages several re-anchorings
+//   (6.1-6.2 ns against chrony's 5.9-6.0); the host-error tracker keeps it out (measured
+//   5.3-5.4 ns against chrony's 5.8-5.9 on these 6-h traces, seeds 1-3);
 //   back within tolerance <= 2 polls after a disruption (and after a 4.5 ms step).
 // Six-hour traces (the bench runs a day) with events more often, to stay fast.
 #include <gtest/gtest.h>
@@ -75,10 +76,10 @@ TEST(RobustLab, CleanVmclockBeatsTheBetterBaselineByAThird) {
     }
 }
 
-TEST(RobustLab, WanderStaysCloseToTheBetterBaselineInsideATightBound) {
+TEST(RobustLab, WanderBeatsTheBetterBaselineInsideATightBound) {
     for (uint64_t seed : kSeeds) {
         const Scores s = run(scenario_by_name("wander"), seed);
-        EXPECT_LE(s.ours.rms_ns, 1.06 * s.better_baseline_rms());
+        EXPECT_LT(s.ours.rms_ns, 0.95 * s.better_baseline_rms());
     }
 }
 
