@@ -11,6 +11,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "sources/system_clock.h"
+
 namespace vmrefclock::bench {
 
 namespace {
@@ -24,12 +26,6 @@ constexpr uint16_t kRpyTracking = 5, kRpySourcestats = 6;
 constexpr size_t kReplyHeader = 28;                    // version .. pad5
 constexpr size_t kTrackingLen = kReplyHeader + 76;     // RPY_Tracking up to EOR
 constexpr size_t kSourcestatsLen = kReplyHeader + 56;  // RPY_Sourcestats up to EOR
-
-int64_t realtime_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 uint32_t be32(const unsigned char* p) {
     uint32_t v;
@@ -110,7 +106,7 @@ bool ChronyCmd::exchange(unsigned char* req, size_t len, unsigned char* rpy, siz
     const uint32_t nseq = htonl(seq);
     std::memcpy(req + 8, &nseq, 4);
 
-    const int64_t pre = realtime_ns();
+    const int64_t pre = read_clock_ns(CLOCK_REALTIME);
     if (send(fd_, req, len, 0) != static_cast<ssize_t>(len)) {
         error_ = std::string("send: ") + std::strerror(errno);
         close(fd_);
@@ -126,7 +122,7 @@ bool ChronyCmd::exchange(unsigned char* req, size_t len, unsigned char* rpy, siz
             return false;
         }
         ssize_t n = recv(fd_, rpy, rpy_len, 0);
-        const int64_t post = realtime_ns();
+        const int64_t post = read_clock_ns(CLOCK_REALTIME);
         if (n < 0) {
             error_ = std::string("recv: ") + std::strerror(errno);
             return false;

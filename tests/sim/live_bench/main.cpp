@@ -40,6 +40,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sources/system_clock.h"
 #include "tests/sim/live_bench/bench.h"
 #include "tests/sim/live_bench/children.h"
 
@@ -55,16 +56,8 @@ struct Interrupted : std::runtime_error {
     Interrupted() : std::runtime_error("interrupted") {}
 };
 
-int64_t clock_ns(clockid_t c) {
-    timespec ts{};
-    clock_gettime(c, &ts);
-    return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 int64_t mono_ns() {
-    return clock_ns(CLOCK_MONOTONIC);
-}
-int64_t real_ns() {
-    return clock_ns(CLOCK_REALTIME);
+    return read_clock_ns(CLOCK_MONOTONIC);
 }
 
 // Sleeps until the CLOCK_MONOTONIC deadline; throws Interrupted on SIGINT/SIGTERM/SIGHUP.
@@ -267,7 +260,7 @@ int run(const Options& o) {
     for (auto& r : rows) {
         char interval[32];
         std::snprintf(interval, sizeof interval, "%g", r->interval);
-        r->start_ns = real_ns();
+        r->start_ns = test::realtime_ns();
         if (r->is_daemon()) {
             test::write_file(r->dir + "/vmrefclockd.toml", daemon_conf(*r, page, o.chronyc));
             r->feeder_pid =
