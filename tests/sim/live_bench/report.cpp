@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
 #include <sstream>
 
 #include "tests/sim/live_bench/bench.h"
@@ -106,12 +107,16 @@ int report(const Options& o, std::vector<std::unique_ptr<Row>>& rows, const Trut
     // ------------------------------------------------------------ report
     if (!o.raw.empty()) {
         std::ofstream out(o.raw);
+        // Fixed decimals: the stream's default 6 significant digits would round a 3-ms
+        // offset to 10 ns.
+        out << std::fixed << std::setprecision(3);
         out << "row,phase,t_ns,half_ns,estimate_ns,error_ns\n";
         for (auto& r : rows)
             for (auto& p : r->points)
                 out << r->name() << ',' << phase_name(p.phase) << ',' << p.t_ns << ',' << p.half_ns
                     << ',' << p.est_ns << ',' << p.err_ns << '\n';
         std::ofstream samples(o.raw + ".samples.csv");
+        samples << std::fixed << std::setprecision(3);
         samples << "row,time_ns,offset_ns,error_ns,sent,truth_ns\n";
         for (auto& r : rows)
             for (auto& [t, d] : r->samples)
