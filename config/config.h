@@ -62,6 +62,14 @@ struct StatusConfig {
     std::string group;
 };
 
+// The bounded-time segment for applications (AWS ClockBound's v2 format).
+struct ClockBoundConfig {
+    // Off by default: the standard path may belong to AWS's clockbound-d, which takes no
+    // lock; vmrefclockd locks the file, so two vmrefclockd never share one.
+    bool enabled = false;
+    std::string path = "/var/run/clockbound/shm0";  // where ClockBound's clients look
+};
+
 struct LogConfig {
     std::string level = "info";
 };
@@ -71,6 +79,7 @@ struct Config {
     ChronyConfig chrony;
     DisruptionConfig disruption;
     StatusConfig status;
+    ClockBoundConfig clockbound;
     LogConfig log;
 };
 

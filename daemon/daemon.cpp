@@ -98,6 +98,15 @@ Status Daemon::start(SourceSet sources) {
     source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
     control_adapter_ = std::make_unique<ControlAdapter>(control_);
+    if (config_.clockbound.enabled) {
+        auto writer = ClockBoundWriter::open(config_.clockbound.path);
+        if (!writer) return writer.error();
+        clockbound_ = std::move(*writer);
+        spdlog::info("clockbound segment {} ({})", clockbound_->path(),
+                     clockbound_->warm_restart() ? "warm restart: the existing segment is reused"
+                                                 : "new segment");
+    }
+    if (Status watched = start_host_notifications(sources); !watched) return watched;
     // The default filter is the first one make_sample_filter knows.
     auto filter = make_sample_filter(sample_filter_names().front());
     if (!filter) return filter.error();
@@ -129,6 +138,54 @@ Status Daemon::start(SourceSet sources) {
         if (Status s = watch_timer_.arm(kWatchIntervalNs, kWatchIntervalNs); !s) return s;
     }
     return poll_timer_.arm(1, interval_ns);  // first poll at once
+}
+
+Status Daemon::start_host_notifications(const SourceSet& sources) {
+    // The page that carries the disruption marker: the source itself, or the one beside
+    // a PHC. Its own fd (a second open) is watched, so the pipeline's reads are untouched.
+    std::string page;
+    if (sources.type == "vmclock") page = sources.path;
+    if (sources.type != "vmclock" && sources.signal) page = config_.disruption.vmclock;
+    if (page.empty()) return Ok{};
+    auto signal = VmclockSignal::open(page);
+    if (!signal) return signal.error();
+    host_notifications_ = std::make_unique<HostNotifications>(
+        loop_, std::move(*signal), [this](const HostInfo& host) { on_host_update(host); });
+    host_notifications_->start();
+    return Ok{};
+}
+
+void Daemon::on_host_update(const HostInfo& host) {
+    PollClocks clocks;
+    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
+    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
+    const uint64_t before = pipeline_->disruptions().count;
+    pipeline_->host_updated(host, clocks);
+    if (pipeline_->disruptions().count != before) publish_bound(false);
+}
+
+void Daemon::publish_bound(bool after_poll) {
+    if (!clockbound_) return;
+    BoundInput in;
+    in.now_coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
+    in.state = pipeline_->state();
+    in.disruptions = pipeline_->disruptions().count;
+    const auto& sample = pipeline_->poll_sample();
+    if (after_poll && sample) {
+        BoundMeasurement m;
+        m.offset_ns = sample->offset_ns;
+        m.error_ns = static_cast<double>(sample->error_ns);
+        m.age_ns = read_clock_ns(CLOCK_REALTIME) - sample->time_ns;
+        if (auto e = pipeline_->estimate()) {
+            m.frequency_ppm = e->frequency_ppm;
+            m.frequency_stddev_ppm = e->frequency_stddev_ppm;
+        }
+        in.fresh = m;
+    }
+    if (const auto& host = pipeline_->host()) in.disruption_marker = host->disruption_marker;
+    clockbound_->publish(in);
 }
 
 Status Daemon::start_status_server() {
@@ -184,6 +241,7 @@ void Daemon::on_poll() {
     if (interval_ns != armed_interval_ns_ && poll_timer_.arm(interval_ns, interval_ns)) {
         armed_interval_ns_ = interval_ns;
     }
+    publish_bound(true);
     notify_after_poll();
 }
 

@@ -7,10 +7,12 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/host_notifications.h"
 #include "daemon/pipeline.h"
 #include "daemon/trace_recorder.h"
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
+#include "ipc/clockbound_writer.h"
 #include "ipc/event_loop.h"
 #include "ipc/status_server.h"
 #include "systemd/notify.h"
@@ -38,6 +40,10 @@ class Daemon {
     void on_signal();
     void reload();
     void notify_after_poll();
+    Status start_host_notifications(const SourceSet& sources);
+    void on_host_update(const HostInfo& host);
+    // The bounded-time segment, once per poll (`after_poll`) and on a notified disruption.
+    void publish_bound(bool after_poll);
     StatusSnapshot snapshot() const;
 
     Config config_;
@@ -51,6 +57,8 @@ class Daemon {
     std::unique_ptr<Pipeline> pipeline_;
     std::unique_ptr<TraceRecorder> recorder_;
     std::unique_ptr<StatusServer> status_server_;
+    std::unique_ptr<ClockBoundWriter> clockbound_;
+    std::unique_ptr<HostNotifications> host_notifications_;
     std::string source_type_;
     std::string source_path_;
     Timer poll_timer_;

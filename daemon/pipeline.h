@@ -76,6 +76,9 @@ class Pipeline {
     // it far more often than poll(): chrony's recovery counts from the reset, and each
     // refclock poll the reset misses costs a whole poll.
     bool watch(const PollClocks& clocks);
+    // The host's metadata read between polls (a vmclock notification): a disruption is
+    // acted on at once.
+    void host_updated(const HostInfo& host, const PollClocks& clocks);
     // True when watch() has a signal to read (a vmclock page, as source or beside a PHC).
     bool can_watch() const { return signal_ || host_from_source_; }
     // The reset asked for after a disruption is done (`ok`: chronyc said so): the held
@@ -109,6 +112,9 @@ class Pipeline {
     }
     // True when the last poll completed (a batch was read, whatever its verdict).
     bool last_poll_completed() const { return last_poll_completed_; }
+    // The sample the last poll produced and trusted: sent, or held back by the hold-off
+    // only (a measurement of the new clock all the same).
+    const std::optional<Sample>& poll_sample() const { return poll_sample_; }
 
   private:
     // `log_key` ("" = the reason) rate-limits the warning: a reason whose text carries
@@ -162,6 +168,7 @@ class Pipeline {
     bool last_poll_completed_ = false;
     std::function<void(const Batch&)> batch_recorder_;
     bool host_from_source_ = false;  // the source's batches carry the page's host info
+    std::optional<Sample> poll_sample_;
 };
 
 }  // namespace vmrefclock

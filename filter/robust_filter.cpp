@@ -234,6 +234,8 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     e.time_ns = c.time_ns;
     e.offset_ns = offset;
     e.frequency_ppm = fit.slope * 1e-3;  // ns/s -> ppm
+    if (fit.n >= 3 && std::isfinite(fit.slope_stddev))
+        e.frequency_stddev_ppm = fit.slope_stddev * 1e-3;
     e.stddev_ns = fit.stddev;
     e.error_bound_ns = bound;
     e.samples = std::max(fit.n, 1);

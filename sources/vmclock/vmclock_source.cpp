@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -186,6 +187,23 @@ Result<HostInfo> VmclockSignal::read_host() {
     auto read = page_->read(false);
     if (!read) return read.error();
     return vmclock_host_info(*read);
+}
+
+int VmclockSignal::notification_fd() {
+    auto read = page_->read(false);
+    if (!read || !(read->flags & vmclock::kFlagNotificationPresent)) return -1;
+    return page_->fd();
+}
+
+void VmclockSignal::acknowledge_notification() {
+    // The driver's read() records the seq_count it copied; pread keeps the file offset
+    // at 0 so every acknowledgement reads the page again.
+    vmclock::Abi copy{};
+    if (pread(page_->fd(), &copy, sizeof copy, 0) < 0 && errno == ESPIPE) {
+        // A stand-in that is not seekable (an eventfd or pipe in tests): drain it.
+        uint64_t drained = 0;
+        [[maybe_unused]] ssize_t n = ::read(page_->fd(), &drained, sizeof drained);
+    }
 }
 
 VmclockPageProbe probe_vmclock(const std::string& path) {

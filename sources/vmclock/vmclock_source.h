@@ -55,6 +55,11 @@ class VmclockSignal : public HostSignal {
     static Result<std::unique_ptr<VmclockSignal>> open(const std::string& path);
     Result<HostInfo> read_host() override;
     std::string describe() const override { return "vmclock page " + page_->path(); }
+    // The device's fd when the page sets NOTIFICATION_PRESENT: poll() then gives POLLIN
+    // on each update (and POLLHUP without the flag).
+    int notification_fd() override;
+    // A read() of the device marks the update seen (the driver clears POLLIN).
+    void acknowledge_notification() override;
 
   private:
     explicit VmclockSignal(std::unique_ptr<vmclock::VmclockPage> page) : page_(std::move(page)) {}
