@@ -263,6 +263,8 @@ std::vector<KeyHandler> disruption_keys(DisruptionConfig& c) {
     return {
         {"vmclock", [&c](const Where& w, std::string_view k,
                          const toml::node& n) { return read_string(w, k, n, c.vmclock); }},
+        {"notify_fifo", [&c](const Where& w, std::string_view k,
+                             const toml::node& n) { return read_string(w, k, n, c.notify_fifo); }},
         {"step", flag(c.step)},
         {"step_floor_us", number(10, 1e6, " us", c.step_floor_us)},
         {"step_sigma", number(3, 100, "", c.step_sigma)},

@@ -36,6 +36,10 @@ struct SourceConfig {
 struct DisruptionConfig {
     // A vmclock page read beside a PHC for its disruption marker; "" = none.
     std::string vmclock = "/dev/vmclock0";
+    // A FIFO that stands in for the vmclock device's readability (vmclock-sim
+    // --notify-fifo), used when the page sets NOTIFICATION_PRESENT; "" = the device's
+    // own fd. Moved only by tests: a page file is always "readable".
+    std::string notify_fifo;
     // Detectors that find disruptions in the data, beside every source.
     bool step = true;
     double step_floor_us = 250;

@@ -46,13 +46,21 @@ class Daemon::SockSinkAdapter : public SampleSink {
 
 class Daemon::ControlAdapter : public ChronyResetter {
   public:
-    explicit ControlAdapter(ChronyControl& control) : control_(control) {}
+    ControlAdapter(EventLoop& loop, ChronyControl& control)
+        : control_(control), deferred_(loop, [this] { control_.reset_sources(reason_); }) {}
     bool enabled() const override { return control_.enabled(); }
-    // ChronyControl logs the command and its outcome itself.
-    void reset_sources(const std::string& reason) override { control_.reset_sources(reason); }
+    // Run from the loop right after the current handler: spawning chronyc blocks for
+    // its exec, and the disruption's other effects (the bounded-time segment marked
+    // Disrupted) should not wait for it. ChronyControl logs the command and outcome.
+    void reset_sources(const std::string& reason) override {
+        reason_ = reason;
+        if (!deferred_.arm(1, 0)) control_.reset_sources(reason_);
+    }
 
   private:
     ChronyControl& control_;
+    std::string reason_;
+    Timer deferred_;
 };
 
 Daemon::Daemon(Config config, std::string config_path)
@@ -97,7 +105,7 @@ Status Daemon::start(SourceSet sources) {
     source_type_ = sources.type;
     source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
-    control_adapter_ = std::make_unique<ControlAdapter>(control_);
+    control_adapter_ = std::make_unique<ControlAdapter>(loop_, control_);
     if (config_.clockbound.enabled) {
         auto writer = ClockBoundWriter::open(config_.clockbound.path);
         if (!writer) return writer.error();
@@ -147,7 +155,7 @@ Status Daemon::start_host_notifications(const SourceSet& sources) {
     if (sources.type == "vmclock") page = sources.path;
     if (sources.type != "vmclock" && sources.signal) page = config_.disruption.vmclock;
     if (page.empty()) return Ok{};
-    auto signal = VmclockSignal::open(page);
+    auto signal = VmclockSignal::open(page, config_.disruption.notify_fifo);
     if (!signal) return signal.error();
     host_notifications_ = std::make_unique<HostNotifications>(
         loop_, std::move(*signal), [this](const HostInfo& host) { on_host_update(host); });
@@ -163,7 +171,12 @@ void Daemon::on_host_update(const HostInfo& host) {
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     const uint64_t before = pipeline_->disruptions().count;
     pipeline_->host_updated(host, clocks);
-    if (pipeline_->disruptions().count != before) publish_bound(false);
+    if (pipeline_->disruptions().count == before) return;
+    publish_bound(false);
+    // A bound of the new clock now rather than at the next timer poll: readers get a
+    // Disrupted but correct interval within the loop's latency. (Samples stay withheld:
+    // the hold-off has begun.)
+    on_poll();
 }
 
 void Daemon::publish_bound(bool after_poll) {

@@ -1,5 +1,6 @@
 #include "sources/vmclock/vmclock_source.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 #include <unistd.h>
@@ -176,10 +177,21 @@ std::string VmclockSource::describe() const {
     return "vmclock " + page_->path();
 }
 
-Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& path) {
+Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& path,
+                                                           const std::string& stand_in) {
     auto page = VmclockPage::open(path);
     if (!page) return page.error();
-    return std::unique_ptr<VmclockSignal>(new VmclockSignal(std::move(*page)));
+    int fd = -1;
+    if (!stand_in.empty()) {
+        // Read-write: a FIFO opened so never blocks on open and never hangs up.
+        fd = ::open(stand_in.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return errno_error("cannot open notification FIFO " + stand_in, errno);
+    }
+    return std::unique_ptr<VmclockSignal>(new VmclockSignal(std::move(*page), fd));
+}
+
+VmclockSignal::~VmclockSignal() {
+    if (stand_in_fd_ >= 0) ::close(stand_in_fd_);
 }
 
 Result<HostInfo> VmclockSignal::read_host() {
@@ -192,18 +204,20 @@ Result<HostInfo> VmclockSignal::read_host() {
 int VmclockSignal::notification_fd() {
     auto read = page_->read(false);
     if (!read || !(read->flags & vmclock::kFlagNotificationPresent)) return -1;
-    return page_->fd();
+    return stand_in_fd_ >= 0 ? stand_in_fd_ : page_->fd();
 }
 
 void VmclockSignal::acknowledge_notification() {
     // The driver's read() records the seq_count it copied; pread keeps the file offset
     // at 0 so every acknowledgement reads the page again.
-    vmclock::Abi copy{};
-    if (pread(page_->fd(), &copy, sizeof copy, 0) < 0 && errno == ESPIPE) {
-        // A stand-in that is not seekable (an eventfd or pipe in tests): drain it.
-        uint64_t drained = 0;
-        [[maybe_unused]] ssize_t n = ::read(page_->fd(), &drained, sizeof drained);
+    if (stand_in_fd_ >= 0) {
+        char drained[64];
+        while (::read(stand_in_fd_, drained, sizeof drained) > 0) {
+        }
+        return;
     }
+    vmclock::Abi copy{};
+    [[maybe_unused]] ssize_t n = pread(page_->fd(), &copy, sizeof copy, 0);
 }
 
 VmclockPageProbe probe_vmclock(const std::string& path) {
