@@ -276,5 +276,63 @@ TEST(ClockBound, LiveBoundsHoldThroughDisruptionsWithNotifications) {
     live_run(true);
 }
 
+// A daemon restart: a client keeps its mapping and reads on (warm restart), and a second
+// daemon on the same path is refused while the first runs.
+TEST(ClockBound, WarmRestartAndOneWriterPerPath) {
+    TempDir dir;
+    const std::string page = dir.file("vmclock0"), shm = dir.file("shm0");
+    auto sim = start_vmclock_sim(dir, page, dir.file("truth"), 0, 0);
+    Chrony chrony(dir, kChronyPoll);
+    const std::string extra = "[clockbound]\nenabled = true\npath = \"" + shm + "\"\n";
+    write_file(dir.file("a.toml"),
+               vmclock_daemon_config(page, chrony, kChronyPoll, dir.file("a.sock"), extra));
+    write_file(dir.file("b.toml"),
+               vmclock_daemon_config(page, chrony, kChronyPoll, dir.file("b.sock"), extra));
+    auto first = std::make_unique<Process>(
+        std::vector<std::string>{bin_dir() + "/vmrefclockd", "-c", dir.file("a.toml")},
+        dir.file("a.log"));
+    vmr_cb_client* client = nullptr;
+    ASSERT_TRUE(wait_until(
+        [&] {
+            int error = 0;
+            if (!client) client = vmr_cb_open(shm.c_str(), page.c_str(), &error);
+            vmr_cb_now_result r{};
+            return client && vmr_cb_now(client, &r) == VMR_CB_OK &&
+                   r.status == VMR_CB_STATUS_SYNCHRONIZED;
+        },
+        10s, 50ms))
+        << first->log();
+    EXPECT_NE(first->log().find("new segment"), std::string::npos) << first->log();
+
+    // A second writer on the same path fails at start-up, naming the path.
+    Process second({bin_dir() + "/vmrefclockd", "-c", dir.file("b.toml")}, dir.file("b.log"));
+    ASSERT_TRUE(wait_until([&] { return !second.running(); }, 5s)) << second.log();
+    EXPECT_NE(second.stop(), 0);
+    EXPECT_NE(second.log().find("locked by another writer"), std::string::npos) << second.log();
+    EXPECT_NE(second.log().find(shm), std::string::npos) << second.log();
+
+    // Restart: the old segment is reused and the same client mapping reads on.
+    const uint16_t generation = reference_read(shm).segment->generation;
+    EXPECT_EQ(first->stop(), 0) << first->log();
+    first.reset();
+    vmr_cb_now_result r{};
+    ASSERT_EQ(vmr_cb_now(client, &r), VMR_CB_OK);
+    EXPECT_EQ(r.status, VMR_CB_STATUS_SYNCHRONIZED) << "within ClockBound's 5-s grace";
+    Process restarted({bin_dir() + "/vmrefclockd", "-c", dir.file("a.toml")}, dir.file("a2.log"));
+    ASSERT_TRUE(wait_until(
+        [&] {
+            auto s = reference_read(shm).segment;
+            return s && s->generation != generation && s->clock_status == 1;
+        },
+        10s, 50ms))
+        << restarted.log();
+    EXPECT_NE(restarted.log().find("warm restart"), std::string::npos) << restarted.log();
+    ASSERT_EQ(vmr_cb_now(client, &r), VMR_CB_OK);
+    EXPECT_EQ(r.status, VMR_CB_STATUS_SYNCHRONIZED);
+    EXPECT_LT(r.bound_ns, 1'000'000);
+    vmr_cb_close(client);
+    EXPECT_EQ(restarted.stop(), 0) << restarted.log();
+}
+
 }  // namespace
 }  // namespace vmrefclock::test
