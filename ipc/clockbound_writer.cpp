@@ -33,6 +33,29 @@ Error path_error(const std::string& path, const std::string& what, int e) {
     return errno_error("clockbound segment " + path + ": " + what, e);
 }
 
+int64_t coarse_now_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return int64_t{t.tv_sec} * kNsPerS + t.tv_nsec;
+}
+
+// A valid segment written in the last few seconds, whose lock nobody holds, is either
+// ours from a run that just ended or another writer's that takes no lock (AWS's
+// clockbound-d updates once a second). Watching its generation tells them apart.
+bool written_by_someone_else(int fd, const vmr_cb_segment& existing) {
+    const int64_t as_of = existing.body.as_of.tv_sec * kNsPerS + existing.body.as_of.tv_nsec;
+    const int64_t age = coarse_now_ns() - as_of;
+    if (age < 0 || age > ClockBoundWriter::kLiveWriterAgeNs) return false;
+    for (int64_t waited = 0; waited < ClockBoundWriter::kLiveWriterWatchNs; waited += 50'000'000) {
+        const timespec step{0, 50'000'000};
+        nanosleep(&step, nullptr);
+        uint16_t generation = 0;
+        if (pread(fd, &generation, sizeof generation, 14) != 2) return false;
+        if (generation != existing.generation) return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<ClockBoundWriter>> ClockBoundWriter::open(const std::string& path) {
@@ -69,6 +92,11 @@ Result<std::unique_ptr<ClockBoundWriter>> ClockBoundWriter::open(const std::stri
     if (got < 0) return fail(path_error(path, "read", errno));
     const bool warm =
         got == static_cast<ssize_t>(sizeof existing) && valid_segment(existing, st.st_size);
+    if (warm && written_by_someone_else(fd, existing)) {
+        return fail(make_error("clockbound segment " + path +
+                               " is being written by another process (clockbound-d?) that "
+                               "holds no lock; stop it or set [clockbound] path elsewhere"));
+    }
     if (!warm) {
         // As ClockBound's writer: the header with version 0 and generation 0 (readers
         // treat it as not usable yet), the rest zero, exactly 80 bytes.

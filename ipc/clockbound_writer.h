@@ -63,11 +63,16 @@ class ClockBoundWriter {
     // start or a disruption): [disruption] frequency_bound_ppm's default.
     static constexpr double kUnknownDriftPpb = 50'000;
     static constexpr int64_t kVoidAfterNs = 1000'000'000'000;
+    // A valid, unlocked segment younger than this is watched for kLiveWriterWatchNs
+    // before it is reused: if its generation moves, another writer owns it.
+    static constexpr int64_t kLiveWriterAgeNs = 5'000'000'000;
+    static constexpr int64_t kLiveWriterWatchNs = 1'500'000'000;
 
     // Opens (creating the directory and file if needed) and locks `path`. A valid v2
     // segment is reused with its generation (warm restart: readers keep working); any
     // other content is rewritten as an unusable segment (version 0, generation 0) and
-    // then marked version 2. Fails when another process holds the lock.
+    // then marked version 2. Fails when another process holds the lock, or keeps
+    // writing a recent segment without one (clockbound-d): it is never clobbered.
     static Result<std::unique_ptr<ClockBoundWriter>> open(const std::string& path);
     ~ClockBoundWriter();
     ClockBoundWriter(const ClockBoundWriter&) = delete;

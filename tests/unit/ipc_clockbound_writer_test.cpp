@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <new>
+#include <thread>
 
 #include "ipc/clockbound_writer.h"
 #include "tests/support/clockbound_reference_reader.h"
@@ -253,6 +256,42 @@ TEST(ClockBoundWriter, TwoWritersNeverShareAPath) {
     EXPECT_NE(second.error().message.find(path), std::string::npos);
     first->reset();  // the lock goes with the writer
     EXPECT_TRUE(ClockBoundWriter::open(path));
+}
+
+TEST(ClockBoundWriter, ALiveWriterWithoutALockIsNotClobbered) {
+    TempDir dir;
+    const std::string path = dir.file("shm0");
+    {
+        auto w = ClockBoundWriter::open(path);
+        ASSERT_TRUE(w);
+        BoundInput in = fed(1, 1);
+        timespec t{};
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+        in.now_coarse_mono_ns = int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec;
+        (*w)->publish(in);  // a recent segment
+    }
+    // clockbound-d stand-in: keeps bumping the generation by 2, without flock.
+    std::atomic<bool> stop{false};
+    std::thread other([&] {
+        const int fd = ::open(path.c_str(), O_RDWR);
+        uint16_t generation = 2;
+        while (!stop) {
+            generation += 2;
+            [[maybe_unused]] ssize_t n = pwrite(fd, &generation, 2, 14);
+            std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+        ::close(fd);
+    });
+    auto refused = ClockBoundWriter::open(path);
+    stop = true;
+    other.join();
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.error().message.find("being written by another process"), std::string::npos)
+        << refused.error().message;
+    // The same recent segment with nobody writing: our own earlier run, reused.
+    auto reused = ClockBoundWriter::open(path);
+    ASSERT_TRUE(reused) << reused.error().message;
+    EXPECT_TRUE((*reused)->warm_restart());
 }
 
 TEST(ClockBoundWriter, BadPathsAreClearErrors) {
