@@ -185,16 +185,16 @@ void Daemon::publish_bound(bool after_poll) {
     in.now_coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
     in.state = pipeline_->state();
     in.disruptions = pipeline_->disruptions().count;
-    const auto& sample = pipeline_->poll_sample();
-    if (after_poll && sample) {
+    // A fresh bound when this poll produced a trusted sample: the model behind it, with
+    // its hard (worst-case) bound rather than the statistical one chrony is sent.
+    const auto estimate = pipeline_->estimate();
+    if (after_poll && pipeline_->poll_sample() && estimate) {
         BoundMeasurement m;
-        m.offset_ns = sample->offset_ns;
-        m.error_ns = static_cast<double>(sample->error_ns);
-        m.age_ns = read_clock_ns(CLOCK_REALTIME) - sample->time_ns;
-        if (auto e = pipeline_->estimate()) {
-            m.frequency_ppm = e->frequency_ppm;
-            m.frequency_stddev_ppm = e->frequency_stddev_ppm;
-        }
+        m.offset_ns = estimate->offset_ns;
+        m.error_ns = estimate->worst_case_bound_ns.value_or(estimate->error_bound_ns);
+        m.age_ns = read_clock_ns(CLOCK_REALTIME) - estimate->time_ns;
+        m.frequency_ppm = estimate->frequency_ppm;
+        m.frequency_stddev_ppm = estimate->frequency_stddev_ppm;
         in.fresh = m;
     }
     if (const auto& host = pipeline_->host()) in.disruption_marker = host->disruption_marker;

@@ -88,7 +88,11 @@ struct Estimate {
     std::optional<double> frequency_stddev_ppm;
     double stddev_ns = 0;       // residual standard deviation of the fit
     double error_bound_ns = 0;  // bound on |true offset - offset_ns|
-    int samples = 0;            // samples in the window
+    // The same in its worst-case form (the readings' half-delays through the fit + 3
+    // standard errors, the host's error, precision), when error_bound_ns is statistical:
+    // for consumers that promise a hard bound (the bounded-time segment).
+    std::optional<double> worst_case_bound_ns;
+    int samples = 0;  // samples in the window
 };
 
 }  // namespace vmrefclock

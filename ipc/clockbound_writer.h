@@ -7,10 +7,12 @@
 //
 // What is written (all "at as_of", the CLOCK_MONOTONIC_COARSE time of the write):
 //   bound_nsec    = |offset| + error + max_drift * (measurement age + coarse resolution)
-//                   offset: the filter's reference - system of this poll's sample; error:
-//                   its error bound, the host's published time_maxerror included. The
-//                   age/resolution term covers the time from the measurement to as_of and
-//                   the reader's coarse clock trailing by up to one tick.
+//                   offset: the filter's model of reference - system; error: its
+//                   worst-case bound (the readings' half-delays through the fit + 3
+//                   standard errors + the host's published time_maxerror), not the tighter
+//                   statistical one chrony is sent: a ClockBound bound must hold in every
+//                   read. The age/resolution term covers the time from the measurement to
+//                   as_of and the reader's coarse clock trailing by up to one tick.
 //   max_drift_ppb = |frequency| + 3 sigma(frequency) + kDriftMarginPpb: how fast
 //                   |offset| can grow once the bound is taken; with fewer than three
 //                   samples (no sigma yet) kUnknownDriftPpb instead.
