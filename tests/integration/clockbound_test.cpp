@@ -236,9 +236,15 @@ void live_run(bool notifications) {
             "disruption (%+.3f ms step): the reader saw the new page after %.2f ms, the segment "
             "left Synchronized after %.2f ms, Synchronized again after %.1f s\n",
             step.offset_ns / 1e6, ms(*seen), ms(*left), back ? ms(*back) / 1e3 : NAN);
-        // One poll, or the notification's latency; plus the read loop's sampling and the
-        // scheduling of a loaded 2-core machine (measured 0.2-1.9 ms with notifications).
-        EXPECT_LE(*left - step.realtime_ns, notifications ? 5'000'000 : kPollNs + 50'000'000);
+        if (notifications) {
+            // The daemon's reaction as the same reader sees it: the reader's own
+            // scheduling on a loaded machine (measured up to 5 ms late) cancels out.
+            // Measured 0.45-0.50 ms after the host's update when the reader was on time.
+            EXPECT_LE(*left - *seen, 1'000'000);
+        } else {
+            // Within one poll, plus the read loop's sampling and scheduling.
+            EXPECT_LE(*left - step.realtime_ns, kPollNs + 50'000'000);
+        }
     }
 
     // The median bound on the clean page: from 5 s after the first Synchronized read to
