@@ -158,30 +158,15 @@ Status Daemon::start_host_notifications(const SourceSet& sources) {
     auto signal = VmclockSignal::open(page, config_.disruption.notify_fifo);
     if (!signal) return signal.error();
     host_notifications_ = std::make_unique<HostNotifications>(
-        loop_, std::move(*signal), [this](const HostInfo& host) { on_host_update(host); });
+        loop_, std::move(*signal), [this](const HostInfo&) { on_watch(); });
     host_notifications_->start();
     return Ok{};
 }
 
-void Daemon::on_host_update(const HostInfo& host) {
-    PollClocks clocks;
-    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
-    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    const uint64_t before = pipeline_->disruptions().count;
-    pipeline_->host_updated(host, clocks);
-    if (pipeline_->disruptions().count == before) return;
-    publish_bound(false);
-    // A bound of the new clock now rather than at the next timer poll: readers get a
-    // Disrupted but correct interval within the loop's latency. (Samples stay withheld:
-    // the hold-off has begun.)
-    on_poll();
-}
-
-void Daemon::publish_bound(bool after_poll) {
+void Daemon::publish_bound(bool after_poll, bool fed_chrony) {
     if (!clockbound_) return;
     BoundInput in;
+    in.fed_chrony = fed_chrony;
     in.now_coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
     in.state = pipeline_->state();
     in.disruptions = pipeline_->disruptions().count;
@@ -247,6 +232,7 @@ void Daemon::on_poll() {
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
+    const uint64_t sent_before = pipeline_->samples_sent();
     pipeline_->poll(clocks);
     // Faster while chrony recovers from a start or disruption (see HoldOff).
     const int64_t interval_ns =
@@ -254,7 +240,7 @@ void Daemon::on_poll() {
     if (interval_ns != armed_interval_ns_ && poll_timer_.arm(interval_ns, interval_ns)) {
         armed_interval_ns_ = interval_ns;
     }
-    publish_bound(true);
+    publish_bound(true, pipeline_->samples_sent() != sent_before);
     notify_after_poll();
 }
 
@@ -265,7 +251,11 @@ void Daemon::on_watch() {
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    if (pipeline_->watch(clocks)) on_poll();  // the new clock's first sample, now
+    if (!pipeline_->watch(clocks)) return;
+    // A disruption: readers see Disrupted at once, then a bound of the new clock from
+    // the poll (samples stay withheld: the hold-off has begun).
+    publish_bound(false, false);
+    on_poll();  // the new clock's first sample, now
 }
 
 void Daemon::notify_after_poll() {

@@ -41,9 +41,9 @@ class Daemon {
     void reload();
     void notify_after_poll();
     Status start_host_notifications(const SourceSet& sources);
-    void on_host_update(const HostInfo& host);
-    // The bounded-time segment, once per poll (`after_poll`) and on a notified disruption.
-    void publish_bound(bool after_poll);
+    // The bounded-time segment, once per poll (`after_poll`) and on a disruption noticed
+    // between polls (the watch timer or a vmclock notification, both through on_watch).
+    void publish_bound(bool after_poll, bool fed_chrony);
     StatusSnapshot snapshot() const;
 
     Config config_;

@@ -175,10 +175,6 @@ bool Pipeline::check_host(const HostInfo& host, const PollClocks& clocks) {
     return true;
 }
 
-void Pipeline::host_updated(const HostInfo& host, const PollClocks& clocks) {
-    check_host(host, clocks);
-}
-
 void Pipeline::poll(const PollClocks& clocks) {
     const int64_t now_mono_ns = clocks.mono_ns;
     ++polls_;

@@ -76,9 +76,6 @@ class Pipeline {
     // it far more often than poll(): chrony's recovery counts from the reset, and each
     // refclock poll the reset misses costs a whole poll.
     bool watch(const PollClocks& clocks);
-    // The host's metadata read between polls (a vmclock notification): a disruption is
-    // acted on at once.
-    void host_updated(const HostInfo& host, const PollClocks& clocks);
     // True when watch() has a signal to read (a vmclock page, as source or beside a PHC).
     bool can_watch() const { return signal_ || host_from_source_; }
     // The reset asked for after a disruption is done (`ok`: chronyc said so): the held

@@ -180,7 +180,7 @@ void ClockBoundWriter::publish(const BoundInput& in) {
         // starting with a bound cannot happen; unusable: the host says its clock is
         // unreliable, or gives no UTC: nothing to bound against.
         status = VMR_CB_STATUS_UNKNOWN;
-    } else if (in.fresh && in.state == DaemonState::ok) {
+    } else if (in.fresh && in.fed_chrony) {
         status = VMR_CB_STATUS_SYNCHRONIZED;
         disrupted_ = false;
     } else if (disrupted_ || in.state == DaemonState::holdoff) {

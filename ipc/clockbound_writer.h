@@ -17,11 +17,12 @@
 //                   |offset| can grow once the bound is taken; with fewer than three
 //                   samples (no sigma yet) kUnknownDriftPpb instead.
 //   clock_status  Unknown before the first bound and while the host gives no usable
-//                 time; Synchronized when this poll fed chrony with a fresh bound;
-//                 Disrupted from a disruption until that is true again (with the fresh
-//                 bounds of the new clock once there are any); FreeRunning otherwise
-//                 (degraded, no source): as_of stays at the last bound, so it grows by
-//                 the drift in every reader.
+//                 time; Synchronized when this poll's fresh bound went with a sample to
+//                 chrony (also while chrony re-selects the source after a disruption:
+//                 the bound is a measurement of the new clock, so it holds); Disrupted
+//                 from a disruption until then (with the fresh bounds of the new clock
+//                 once there are any); FreeRunning otherwise (degraded, no source): as_of
+//                 stays at the last bound, so it grows by the drift in every reader.
 //   disruption_marker / clock_disruption_support_enabled: the vmclock page's marker,
 //                 when the daemon reads a page.
 #pragma once
@@ -51,6 +52,7 @@ struct BoundMeasurement {
 struct BoundInput {
     int64_t now_coarse_mono_ns = 0;  // CLOCK_MONOTONIC_COARSE now
     DaemonState state = DaemonState::starting;
+    bool fed_chrony = false;                    // this poll's sample reached chrony
     uint64_t disruptions = 0;                   // count so far: a change is a new disruption
     std::optional<BoundMeasurement> fresh;      // this poll's, when it produced one
     std::optional<uint64_t> disruption_marker;  // the vmclock page's, when one is read

@@ -114,6 +114,7 @@ struct Fixture {
         BoundInput in;
         in.now_coarse_mono_ns = now_ns(CLOCK_MONOTONIC_COARSE);
         in.state = state;
+        in.fed_chrony = state == DaemonState::ok;
         in.disruptions = disruptions;
         BoundMeasurement m;
         m.offset_ns = 100;

@@ -31,6 +31,7 @@ void publish(ClockBoundWriter& w, DaemonState state, double error_ns) {
     BoundInput in;
     in.now_coarse_mono_ns = coarse_now_ns();
     in.state = state;
+    in.fed_chrony = state == DaemonState::ok;
     BoundMeasurement m;
     m.offset_ns = 50;
     m.error_ns = error_ns;

@@ -46,6 +46,7 @@ BoundInput fed(double offset_ns, double error_ns, uint64_t disruptions = 0) {
     BoundInput in;
     in.now_coarse_mono_ns = kMono;
     in.state = DaemonState::ok;
+    in.fed_chrony = true;
     in.disruptions = disruptions;
     BoundMeasurement m;
     m.offset_ns = offset_ns;
@@ -138,9 +139,10 @@ TEST(ClockBoundWriter, StatusFollowsTheDaemon) {
     EXPECT_EQ(s->disruption_marker, 8u);
     EXPECT_EQ(s->as_of_sec, 1000) << "as_of stays at the last bound";
 
-    // Hold-off: fresh bounds of the new clock, still Disrupted.
+    // Hold-off, chrony being reset: fresh bounds of the new clock, held back, Disrupted.
     BoundInput holdoff = fed(2'000'000, 100, 1);
     holdoff.state = DaemonState::holdoff;
+    holdoff.fed_chrony = false;
     holdoff.now_coarse_mono_ns = kMono + 500'000'000;
     w.publish(holdoff);
     s = reference_read(path).segment;
@@ -148,8 +150,10 @@ TEST(ClockBoundWriter, StatusFollowsTheDaemon) {
     EXPECT_EQ(s->as_of_nsec, 500'000'000);
     EXPECT_GE(s->bound_nsec, 2'000'100);
 
-    // Feeding again: Synchronized.
-    w.publish(fed(5, 100, 1));
+    // Feeding the new clock while chrony re-selects it (still "holdoff"): Synchronized.
+    BoundInput recovering = fed(5, 100, 1);
+    recovering.state = DaemonState::holdoff;
+    w.publish(recovering);
     EXPECT_EQ(status(), 1);
 
     // Degraded, no fresh bound: FreeRunning, as_of kept so readers add the drift.
