@@ -296,6 +296,10 @@ std::vector<KeyHandler> disruption_keys(DisruptionConfig& c) {
          [&c](const Where& w, std::string_view k, const toml::node& n) {
              return read_absolute_path(w, k, n, true, c.vmclock);
          }},
+        {"notify_fifo",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_absolute_path(w, k, n, true, c.notify_fifo);
+         }},
         {"step", flag(c.step)},
         {"step_floor_us", number(10, 1e6, " us", c.step_floor_us)},
         {"step_sigma", number(3, 100, "", c.step_sigma)},
@@ -335,6 +339,23 @@ std::vector<KeyHandler> status_keys(StatusConfig& c) {
     };
 }
 
+std::vector<KeyHandler> clockbound_keys(ClockBoundConfig& c) {
+    return {
+        {"enabled", [&c](const Where& w, std::string_view k,
+                         const toml::node& n) { return read_bool(w, k, n, c.enabled); }},
+        {"path",
+         [&c](const Where& w, std::string_view k, const toml::node& n) -> MaybeError {
+             std::string v;
+             if (auto e = read_nonempty(w, k, n, v)) return e;
+             if (v.front() != '/' || v.back() == '/') {
+                 return w.key(n, k, "must be an absolute path to a file, got " + quoted(v));
+             }
+             c.path = v;
+             return std::nullopt;
+         }},
+    };
+}
+
 std::vector<KeyHandler> log_keys(LogConfig& c) {
     return {
         {"level",
@@ -363,6 +384,7 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
         {"chrony", chrony_keys(config.chrony)},
         {"disruption", disruption_keys(config.disruption)},
         {"status", status_keys(config.status)},
+        {"clockbound", clockbound_keys(config.clockbound)},
         {"log", log_keys(config.log)},
     };
     for (const auto& [key, node] : root) {

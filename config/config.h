@@ -36,6 +36,10 @@ struct SourceConfig {
 struct DisruptionConfig {
     // A vmclock page read beside a PHC for its disruption marker; "" = none.
     std::string vmclock = "/dev/vmclock0";
+    // A FIFO that stands in for the vmclock device's readability (vmclock-sim
+    // --notify-fifo), used when the page sets NOTIFICATION_PRESENT; "" = the device's
+    // own fd. Moved only by tests: a page file is always "readable".
+    std::string notify_fifo;
     // Detectors that find disruptions in the data, beside every source.
     bool step = true;
     double step_floor_us = 250;
@@ -62,6 +66,14 @@ struct StatusConfig {
     std::string group;
 };
 
+// The bounded-time segment for applications (AWS ClockBound's v2 format).
+struct ClockBoundConfig {
+    // Off by default: the standard path may belong to AWS's clockbound-d, which takes no
+    // lock; vmrefclockd locks the file, so two vmrefclockd never share one.
+    bool enabled = false;
+    std::string path = "/var/run/clockbound/shm0";  // where ClockBound's clients look
+};
+
 struct LogConfig {
     std::string level = "info";
 };
@@ -71,6 +83,7 @@ struct Config {
     ChronyConfig chrony;
     DisruptionConfig disruption;
     StatusConfig status;
+    ClockBoundConfig clockbound;
     LogConfig log;
 };
 

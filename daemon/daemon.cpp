@@ -82,13 +82,21 @@ class Daemon::SockSinkAdapter : public SampleSink {
 
 class Daemon::ControlAdapter : public ChronyResetter {
   public:
-    explicit ControlAdapter(ChronyControl& control) : control_(control) {}
+    ControlAdapter(EventLoop& loop, ChronyControl& control)
+        : control_(control), deferred_(loop, [this] { control_.reset_sources(reason_); }) {}
     bool enabled() const override { return control_.enabled(); }
-    // ChronyControl logs the command and its outcome itself.
-    void reset_sources(const std::string& reason) override { control_.reset_sources(reason); }
+    // Run from the loop right after the current handler: spawning chronyc blocks for
+    // its exec, and the disruption's other effects (the bounded-time segment marked
+    // Disrupted) should not wait for it. ChronyControl logs the command and outcome.
+    void reset_sources(const std::string& reason) override {
+        reason_ = reason;
+        if (!deferred_.arm(1, 0)) control_.reset_sources(reason_);
+    }
 
   private:
     ChronyControl& control_;
+    std::string reason_;
+    Timer deferred_;
 };
 
 Daemon::Daemon(Config config, std::string config_path)
@@ -132,7 +140,15 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config
 Status Daemon::start() {
     started_mono_ns_ = read_clock_ns(CLOCK_MONOTONIC);
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
-    control_adapter_ = std::make_unique<ControlAdapter>(control_);
+    control_adapter_ = std::make_unique<ControlAdapter>(loop_, control_);
+    if (config_.clockbound.enabled) {
+        auto writer = ClockBoundWriter::open(config_.clockbound.path);
+        if (!writer) return writer.error();
+        clockbound_ = std::move(*writer);
+        spdlog::info("clockbound segment {} ({})", clockbound_->path(),
+                     clockbound_->warm_restart() ? "warm restart: the existing segment is reused"
+                                                 : "new segment");
+    }
     // A reset is done when no other run follows it (requests during a run collapse into one).
     control_.on_done = [this](bool ok, const std::string&) {
         if (!control_.queued() && pipeline_) {
@@ -163,6 +179,11 @@ void Daemon::use_sources(SourceSet sources) {
     device_watches_.clear();
     source_type_ = sources.type;
     source_path_ = sources.path;
+    if (Status watched = start_host_notifications(sources); !watched) {
+        // Polling still reads the marker; only the immediate reaction is lost.
+        spdlog::warn("not watching the vmclock page for notifications: {}",
+                     watched.error().message);
+    }
     // The default filter is the first one make_sample_filter knows.
     auto filter = make_sample_filter(sample_filter_names().front());
     pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
@@ -295,6 +316,45 @@ void Daemon::on_chrony_directory(const std::string&) {
     poll_timer_.arm(1, armed_interval_ns_);
 }
 
+Status Daemon::start_host_notifications(const SourceSet& sources) {
+    host_notifications_.reset();  // a previous source's page, if any
+    // The page that carries the disruption marker: the source itself, or the one beside
+    // a PHC. Its own fd (a second open) is watched, so the pipeline's reads are untouched.
+    std::string page;
+    if (sources.type == "vmclock") page = sources.path;
+    if (sources.type != "vmclock" && sources.signal) page = config_.disruption.vmclock;
+    if (page.empty()) return Ok{};
+    auto signal = VmclockSignal::open(page, config_.disruption.notify_fifo);
+    if (!signal) return signal.error();
+    host_notifications_ = std::make_unique<HostNotifications>(
+        loop_, std::move(*signal), [this](const HostInfo&) { on_watch(); });
+    host_notifications_->start();
+    return Ok{};
+}
+
+void Daemon::publish_bound(bool after_poll, bool fed_chrony) {
+    if (!clockbound_) return;
+    BoundInput in;
+    in.fed_chrony = fed_chrony;
+    in.now_coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
+    in.state = pipeline_->state();
+    in.disruptions = pipeline_->disruptions().count;
+    // A fresh bound when this poll produced a trusted sample: the model behind it, with
+    // its hard (worst-case) bound rather than the statistical one chrony is sent.
+    const auto estimate = pipeline_->estimate();
+    if (after_poll && pipeline_->poll_sample() && estimate) {
+        BoundMeasurement m;
+        m.offset_ns = estimate->offset_ns;
+        m.error_ns = estimate->worst_case_bound_ns.value_or(estimate->error_bound_ns);
+        m.age_ns = read_clock_ns(CLOCK_REALTIME) - estimate->time_ns;
+        m.frequency_ppm = estimate->frequency_ppm;
+        m.frequency_stddev_ppm = estimate->frequency_stddev_ppm;
+        in.fresh = m;
+    }
+    if (const auto& host = pipeline_->host()) in.disruption_marker = host->disruption_marker;
+    clockbound_->publish(in);
+}
+
 Status Daemon::start_status_server() {
     if (config_.status.socket.empty()) return Ok{};
     StatusServerOptions options;
@@ -360,6 +420,7 @@ void Daemon::on_poll() {
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
+    const uint64_t sent_before = pipeline_->samples_sent();
     pipeline_->poll(clocks);
     // Faster while chrony recovers from a start or disruption (see HoldOff).
     const int64_t interval_ns =
@@ -367,6 +428,7 @@ void Daemon::on_poll() {
     if (interval_ns != armed_interval_ns_ && poll_timer_.arm(interval_ns, interval_ns)) {
         armed_interval_ns_ = interval_ns;
     }
+    publish_bound(true, pipeline_->samples_sent() != sent_before);
     notify_after_poll();
 }
 
@@ -377,7 +439,11 @@ void Daemon::on_watch() {
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    if (pipeline_->watch(clocks)) on_poll();  // the new clock's first sample, now
+    if (!pipeline_->watch(clocks)) return;
+    // A disruption: readers see Disrupted at once, then a bound of the new clock from
+    // the poll (samples stay withheld: the hold-off has begun).
+    publish_bound(false, false);
+    on_poll();  // the new clock's first sample, now
 }
 
 void Daemon::notify_after_poll() {

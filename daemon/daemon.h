@@ -8,11 +8,13 @@
 #include <string>
 
 #include "config/config.h"
+#include "daemon/host_notifications.h"
 #include "daemon/pipeline.h"
 #include "daemon/startup_checks.h"
 #include "daemon/trace_recorder.h"
 #include "ipc/chrony_control.h"
 #include "ipc/chrony_sock.h"
+#include "ipc/clockbound_writer.h"
 #include "ipc/dir_watch.h"
 #include "ipc/event_loop.h"
 #include "ipc/status_server.h"
@@ -53,6 +55,10 @@ class Daemon {
     void reload();
     void log_status() const;
     void notify_after_poll();
+    Status start_host_notifications(const SourceSet& sources);
+    // The bounded-time segment, once per poll (`after_poll`) and on a disruption noticed
+    // between polls (the watch timer or a vmclock notification, both through on_watch).
+    void publish_bound(bool after_poll, bool fed_chrony);
     StatusSnapshot snapshot() const;
     std::string sources_report() const;
 
@@ -67,6 +73,8 @@ class Daemon {
     std::unique_ptr<Pipeline> pipeline_;
     std::unique_ptr<TraceRecorder> recorder_;
     std::unique_ptr<StatusServer> status_server_;
+    std::unique_ptr<ClockBoundWriter> clockbound_;
+    std::unique_ptr<HostNotifications> host_notifications_;
     std::string source_type_;
     std::string source_path_;
     Timer poll_timer_;

@@ -190,6 +190,7 @@ void Pipeline::poll(const PollClocks& clocks) {
     ++polls_;
     last_poll_completed_ = false;
     holdoff_.tick(now_mono_ns);
+    poll_sample_.reset();
     if (detector_) {
         if (auto d = detector_->observe_clocks(clocks.mono_ns, clocks.boottime_ns,
                                                clocks.mono_after_ns)) {
@@ -264,6 +265,7 @@ void Pipeline::poll(const PollClocks& clocks) {
         }
     }
     last_trusted_ = filter_->estimate();
+    poll_sample_ = *sample;
     if (holdoff_.holding()) {
         // chrony's reset is still running and would drop it: kept for the burst.
         held_ = *sample;

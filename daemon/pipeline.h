@@ -115,6 +115,9 @@ class Pipeline {
     }
     // True when the last poll completed (a batch was read, whatever its verdict).
     bool last_poll_completed() const { return last_poll_completed_; }
+    // The sample the last poll produced and trusted: sent, or held back by the hold-off
+    // only (a measurement of the new clock all the same).
+    const std::optional<Sample>& poll_sample() const { return poll_sample_; }
 
   private:
     // `cause` is a stable key for the log limiter ("chrony", "source", ...): the reason
@@ -168,6 +171,7 @@ class Pipeline {
     bool last_poll_completed_ = false;
     std::function<void(const Batch&)> batch_recorder_;
     bool host_from_source_ = false;  // the source's batches carry the page's host info
+    std::optional<Sample> poll_sample_;
 };
 
 }  // namespace vmrefclock

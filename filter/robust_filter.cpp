@@ -235,6 +235,9 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     // through nearly coincident times could otherwise extrapolate to absurdity.
     const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
     bound += std::abs(clamped - offset);
+    const double worst = std::min(fit.bias_bound + 3.0 * fit.noise_stddev +
+                                      std::abs(clamped - offset) + host_error_ns + precision,
+                                  kMaxBoundNs);
     offset = clamped;
     bound += host_error_ns + precision;
     if (!std::isfinite(offset) || !std::isfinite(bound)) {
@@ -253,8 +256,11 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     e.time_ns = c.time_ns;
     e.offset_ns = offset;
     e.frequency_ppm = fit.slope * 1e-3;  // ns/s -> ppm
+    if (fit.n >= 3 && std::isfinite(fit.slope_stddev))
+        e.frequency_stddev_ppm = fit.slope_stddev * 1e-3;
     e.stddev_ns = fit.stddev;
     e.error_bound_ns = bound;
+    if (std::isfinite(worst)) e.worst_case_bound_ns = std::max(worst, bound);
     e.samples = std::max(fit.n, 1);
     estimate_ = e;
     return s;

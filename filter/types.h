@@ -71,22 +71,28 @@ struct Batch {
 
 // One filtered measurement per poll, the unit sent to chrony.
 struct Sample {
-    int64_t time_ns = 0;    // system time of the measurement
-    double offset_ns = 0;   // reference - system at time_ns
-    int64_t delay_ns = 0;   // delay of the readings that made it
-    int64_t error_ns = 0;   // error bound of this sample
+    int64_t time_ns = 0;   // system time of the measurement
+    double offset_ns = 0;  // reference - system at time_ns
+    int64_t delay_ns = 0;  // delay of the readings that made it
+    int64_t error_ns = 0;  // error bound of this sample
     int readings_used = 0;
     Leap leap = Leap::none;
 };
 
 // The estimator's model of reference - system over its window.
 struct Estimate {
-    int64_t time_ns = 0;        // the time the offset refers to
-    double offset_ns = 0;       // reference - system at time_ns
-    double frequency_ppm = 0;   // d(offset)/dt * 1e6
+    int64_t time_ns = 0;       // the time the offset refers to
+    double offset_ns = 0;      // reference - system at time_ns
+    double frequency_ppm = 0;  // d(offset)/dt * 1e6
+    // Standard error of frequency_ppm; nullopt when the fit cannot tell (too few samples).
+    std::optional<double> frequency_stddev_ppm;
     double stddev_ns = 0;       // residual standard deviation of the fit
     double error_bound_ns = 0;  // bound on |true offset - offset_ns|
-    int samples = 0;            // samples in the window
+    // The same in its worst-case form (the readings' half-delays through the fit + 3
+    // standard errors, the host's error, precision), when error_bound_ns is statistical:
+    // for consumers that promise a hard bound (the bounded-time segment).
+    std::optional<double> worst_case_bound_ns;
+    int samples = 0;  // samples in the window
 };
 
 }  // namespace vmrefclock

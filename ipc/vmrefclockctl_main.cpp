@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "daemon/source_setup.h"
 #include "daemon/startup_checks.h"
+#include "ipc/clockbound_ctl.h"
 #include "ipc/doctor.h"
 #include "ipc/status.h"
 #include "ipc/status_client.h"
@@ -130,9 +131,44 @@ int run(int argc, char** argv) {
     doctor->add_option("--chrony-conf", chrony_conf_path, "chronyd's config file")
         ->capture_default_str();
 
+    // Bounded time: read from the segment the daemon writes ([clockbound] path).
+    ClockBoundPaths cb_paths;
+    auto* now = app.add_subcommand("now", "earliest, latest, bound and status (ClockBound)");
+    auto* wait_sync = app.add_subcommand(
+        "wait-sync", "wait until synchronised with a bound at most --max-bound; exit 1 on timeout");
+    std::string max_bound_text = "100ms", timeout_text = "180s";
+    wait_sync->add_option("--max-bound", max_bound_text, "largest acceptable bound")
+        ->capture_default_str();
+    wait_sync->add_option("--timeout", timeout_text, "give up after")->capture_default_str();
+    for (auto* sub : {now, wait_sync}) {
+        sub->add_option("--shm", cb_paths.shm, "the segment (default: [clockbound] path)");
+        sub->add_option("--vmclock", cb_paths.vmclock, "the vmclock device for the marker check")
+            ->capture_default_str();
+    }
+
     CLI11_PARSE(app, argc, argv);
     bool socket_given = app.count("--socket") > 0;
 
+    if (*now || *wait_sync) {
+        const auto* sub = *now ? now : wait_sync;
+        if (sub->count("--shm") == 0) {
+            auto config = load_config(config_path);
+            cb_paths.shm = config ? config->clockbound.path : Config{}.clockbound.path;
+        }
+        if (*now) return clockbound_now(cb_paths, std::cout, std::cerr);
+        WaitSyncOptions options;
+        auto max_bound = parse_duration_ns(max_bound_text);
+        auto timeout = parse_duration_ns(timeout_text);
+        for (const auto* parsed : {&max_bound, &timeout}) {
+            if (!*parsed) {
+                std::cerr << "vmrefclockctl: " << parsed->error().message << '\n';
+                return 2;
+            }
+        }
+        options.max_bound_ns = *max_bound;
+        options.timeout_ns = *timeout;
+        return clockbound_wait_sync(cb_paths, options, std::cout, std::cerr);
+    }
     if (*status) {
         auto reply = ask(socket, {{"cmd", "status"}});
         return print_json_or(reply, "status", status_json,

@@ -28,6 +28,11 @@ class HostSignal {
     virtual ~HostSignal() = default;
     virtual Result<HostInfo> read_host() = 0;
     virtual std::string describe() const = 0;
+    // An fd that becomes readable when the host updates its metadata (a vmclock device
+    // whose page sets NOTIFICATION_PRESENT), or -1 when there is none.
+    virtual int notification_fd() { return -1; }
+    // Consumes one notification, so the fd is not readable again until the next update.
+    virtual void acknowledge_notification() {}
 };
 
 }  // namespace vmrefclock

@@ -64,6 +64,7 @@ class VmclockPage {
     Result<bool> still_current() const;
 
     const std::string& path() const { return path_; }
+    int fd() const { return fd_; }
 
   private:
     VmclockPage(std::string path, int fd, const Abi* map, dev_t dev, ino_t ino);

@@ -1,7 +1,9 @@
 #include "sources/vmclock/vmclock_source.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cmath>
@@ -175,10 +177,21 @@ std::string VmclockSource::describe() const {
     return "vmclock " + page_->path();
 }
 
-Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& path) {
+Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& path,
+                                                           const std::string& stand_in) {
     auto page = VmclockPage::open(path);
     if (!page) return page.error();
-    return std::unique_ptr<VmclockSignal>(new VmclockSignal(std::move(*page)));
+    int fd = -1;
+    if (!stand_in.empty()) {
+        // Read-write: a FIFO opened so never blocks on open and never hangs up.
+        fd = ::open(stand_in.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0) return errno_error("cannot open notification FIFO " + stand_in, errno);
+    }
+    return std::unique_ptr<VmclockSignal>(new VmclockSignal(std::move(*page), fd));
+}
+
+VmclockSignal::~VmclockSignal() {
+    if (stand_in_fd_ >= 0) ::close(stand_in_fd_);
 }
 
 Result<HostInfo> VmclockSignal::read_host() {
@@ -186,6 +199,25 @@ Result<HostInfo> VmclockSignal::read_host() {
     auto read = page_->read(false);
     if (!read) return read.error();
     return vmclock_host_info(*read);
+}
+
+int VmclockSignal::notification_fd() {
+    auto read = page_->read(false);
+    if (!read || !(read->flags & vmclock::kFlagNotificationPresent)) return -1;
+    return stand_in_fd_ >= 0 ? stand_in_fd_ : page_->fd();
+}
+
+void VmclockSignal::acknowledge_notification() {
+    // The driver's read() records the seq_count it copied; pread keeps the file offset
+    // at 0 so every acknowledgement reads the page again.
+    if (stand_in_fd_ >= 0) {
+        char drained[64];
+        while (::read(stand_in_fd_, drained, sizeof drained) > 0) {
+        }
+        return;
+    }
+    vmclock::Abi copy{};
+    [[maybe_unused]] ssize_t n = pread(page_->fd(), &copy, sizeof copy, 0);
 }
 
 VmclockPageProbe probe_vmclock(const std::string& path) {

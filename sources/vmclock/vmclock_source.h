@@ -52,13 +52,23 @@ class VmclockSource : public Source {
 // The page as a disruption signal only (beside a PHC); works for marker-only pages.
 class VmclockSignal : public HostSignal {
   public:
-    static Result<std::unique_ptr<VmclockSignal>> open(const std::string& path);
+    // `stand_in`: a FIFO whose readability replaces the device's (tests; "" = none).
+    static Result<std::unique_ptr<VmclockSignal>> open(const std::string& path,
+                                                       const std::string& stand_in = "");
+    ~VmclockSignal() override;
     Result<HostInfo> read_host() override;
     std::string describe() const override { return "vmclock page " + page_->path(); }
+    // The device's fd when the page sets NOTIFICATION_PRESENT: poll() then gives POLLIN
+    // on each update (and POLLHUP without the flag).
+    int notification_fd() override;
+    // A read() of the device marks the update seen (the driver clears POLLIN).
+    void acknowledge_notification() override;
 
   private:
-    explicit VmclockSignal(std::unique_ptr<vmclock::VmclockPage> page) : page_(std::move(page)) {}
+    VmclockSignal(std::unique_ptr<vmclock::VmclockPage> page, int stand_in_fd)
+        : page_(std::move(page)), stand_in_fd_(stand_in_fd) {}
     std::unique_ptr<vmclock::VmclockPage> page_;
+    int stand_in_fd_ = -1;
 };
 
 // Looks at a page without keeping it open, for discovery: a page that opens and reads

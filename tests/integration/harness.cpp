@@ -337,6 +337,8 @@ std::optional<Truth> read_truth(const std::string& path) {
                 truth.freq_ppm = std::stod(value);
             } else if (key == "disruptions") {
                 truth.disruptions = std::stoull(value);
+            } else if (key == "marker") {
+                truth.marker = std::stoull(value);
             }
         } catch (...) {
             return std::nullopt;

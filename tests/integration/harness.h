@@ -123,6 +123,7 @@ struct Truth {
     double offset_ns = 0;
     double freq_ppm = 0;
     uint64_t disruptions = 0;
+    uint64_t marker = 0;  // the page's disruption_marker this truth belongs to
     double at(int64_t t_ns) const {
         return offset_ns + freq_ppm * 1e-6 * static_cast<double>(t_ns - realtime_ns);
     }

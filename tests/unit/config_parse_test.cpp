@@ -174,10 +174,10 @@ TEST(ConfigParse, UnknownTablesAndKeysAreErrors) {
               "(accepted: socket, control_socket, poll, chronyc)");
     EXPECT_EQ(error_of("[log]\nlevel = \"info\"\n\n[statuss]\nsocket = \"/x\"\n"),
               "vmrefclockd.toml:4: unknown table [statuss] "
-              "(accepted tables: [source], [chrony], [disruption], [status], [log])");
+              "(accepted tables: [source], [chrony], [disruption], [status], [clockbound], [log])");
     EXPECT_EQ(error_of("interval = 1\n"),
               "vmrefclockd.toml:1: unknown top-level key \"interval\" "
-              "(accepted tables: [source], [chrony], [disruption], [status], [log])");
+              "(accepted tables: [source], [chrony], [disruption], [status], [clockbound], [log])");
 }
 
 TEST(ConfigParse, SourceTypeListsAcceptedValues) {

@@ -35,6 +35,7 @@ inline constexpr std::uint64_t kFlagTimeEsterrorValid = 1ull << 5;
 inline constexpr std::uint64_t kFlagTimeMaxerrorValid = 1ull << 6;
 inline constexpr std::uint64_t kFlagTimeMonotonic = 1ull << 7;
 inline constexpr std::uint64_t kFlagVmGenCounterPresent = 1ull << 8;
+inline constexpr std::uint64_t kFlagNotificationPresent = 1ull << 9;
 
 // clock_status
 inline constexpr std::uint8_t kStatusUnknown = 0;

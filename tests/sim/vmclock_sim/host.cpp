@@ -59,8 +59,22 @@ Host::Host(const Options& opts) : opts_(opts) {
     CounterPair now = tight_pair(CLOCK_REALTIME);
     r0_ns_ = now.clock_ns;
     compose(now);
+    if (!opts_.notify_fifo.empty()) {
+        if (mkfifo(opts_.notify_fifo.c_str(), 0600) != 0 && errno != EEXIST)
+            throw std::runtime_error("cannot make FIFO " + opts_.notify_fifo + ": " +
+                                     std::strerror(errno));
+        notify_fd_ = open(opts_.notify_fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        if (notify_fd_ < 0)
+            throw std::runtime_error("cannot open FIFO " + opts_.notify_fifo + ": " +
+                                     std::strerror(errno));
+        state_.flags |= kFlagNotificationPresent;
+    }
     page_.emplace(opts_.page, state_);
     write_truth(now.clock_ns);
+}
+
+Host::~Host() {
+    if (notify_fd_ >= 0) close(notify_fd_);
 }
 
 long double Host::offset_at(std::int64_t realtime_ns) const {
@@ -85,6 +99,10 @@ void Host::update(const Event* events, std::size_t n, double t_s) {
     for (std::size_t i = 0; i < n; ++i) apply(events[i], now.clock_ns, t_s);
     compose(now);
     page_->publish(published());
+    if (notify_fd_ >= 0) {
+        // A full FIFO (nobody reading) already says "updated": EAGAIN is fine.
+        [[maybe_unused]] ssize_t n = write(notify_fd_, "u", 1);
+    }
     write_truth(now.clock_ns);
 }
 

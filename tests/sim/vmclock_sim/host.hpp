@@ -27,6 +27,9 @@ class Host {
   public:
     // Calibrates the counter (~100 ms), then creates the page and the truth file.
     explicit Host(const Options& opts);
+    ~Host();
+    Host(const Host&) = delete;
+    Host& operator=(const Host&) = delete;
 
     // Applies `events` (may be empty) at one fresh (counter, CLOCK_REALTIME) instant, then
     // republishes the page and rewrites the truth file. t_s (seconds since start) is only for
@@ -61,6 +64,7 @@ class Host {
     VmclockAbi state_{};  // everything that is not recomputed from the clock model
     std::optional<PageWriter> page_;
     std::optional<Event> corruption_;  // the corrupt event in force
+    int notify_fd_ = -1;  // --notify-fifo, kept open read-write so it never blocks or hangs up
 };
 
 }  // namespace vmrefclock::sim

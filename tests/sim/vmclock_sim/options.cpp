@@ -31,6 +31,8 @@ Publishes a simulated hypervisor clock as a vmclock page (struct vmclock_abi) in
   --truth-file PATH      key=value file with the injected truth, rewritten after each update
   --maxerror-ns N        time_maxerror_nanosec (1000)
   --esterror-ns N        time_esterror_nanosec (100)
+  --notify-fifo PATH     set NOTIFICATION_PRESENT and write a byte to the FIFO PATH (made if
+                         absent) after each update, as the device's poll() would signal
   --seed N               seed for jitter and disruption markers (random otherwise)
 )";
 
@@ -100,7 +102,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
             static const char* const kValued[] = {
                 "--page",       "--offset",      "--freq-ppm",    "--jitter",   "--update-interval",
                 "--time-type",  "--tai-offset",  "--duration",    "--scenario", "--disrupt-step",
-                "--truth-file", "--maxerror-ns", "--esterror-ns", "--seed"};
+                "--truth-file", "--maxerror-ns", "--esterror-ns", "--seed",     "--notify-fifo"};
             bool known = false;
             for (const char* k : kValued) known = known || flag == k;
             if (!known) throw UsageError("unknown flag " + quoted(flag) + " (see --help)");
@@ -154,6 +156,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
             o.esterror_ns = parse_uint(flag, v);
         } else if (flag == "--seed") {
             o.seed = parse_uint(flag, v);
+        } else if (flag == "--notify-fifo") {
+            require(!v.empty(), flag, v, "is empty");
+            o.notify_fifo = v;
         } else {
             throw UsageError("unknown flag " + quoted(flag) + " (see --help)");
         }

@@ -25,6 +25,9 @@ struct Options {
     std::uint64_t maxerror_ns = 1000;
     std::uint64_t esterror_ns = 100;
     std::optional<std::uint64_t> seed;
+    // A FIFO written after each update, with NOTIFICATION_PRESENT set in the page: stands in
+    // for the vmclock device becoming readable (a page file cannot).
+    std::string notify_fifo;
 };
 
 // A bad command line; what() is the one line to print.

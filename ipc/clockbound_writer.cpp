@@ -1,0 +1,198 @@
+#include "ipc/clockbound_writer.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+namespace vmrefclock {
+
+namespace {
+
+constexpr int64_t kNsPerS = 1'000'000'000;
+
+vmr_cb_timespec to_cb(int64_t ns) {
+    return {ns / kNsPerS, ns % kNsPerS};
+}
+
+// A valid v2 segment by the reader's rules: one a ClockBound client accepts.
+bool valid_segment(const vmr_cb_segment& s, off_t file_size) {
+    return file_size >= static_cast<off_t>(VMR_CB_SEGSIZE) && s.magic[0] == VMR_CB_MAGIC0 &&
+           s.magic[1] == VMR_CB_MAGIC1 && s.segsize >= VMR_CB_SEGSIZE &&
+           s.version == VMR_CB_VERSION && s.generation != 0 && (s.generation & 1) == 0;
+}
+
+Error path_error(const std::string& path, const std::string& what, int e) {
+    return errno_error("clockbound segment " + path + ": " + what, e);
+}
+
+int64_t coarse_now_ns() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return int64_t{t.tv_sec} * kNsPerS + t.tv_nsec;
+}
+
+// A valid segment written in the last few seconds, whose lock nobody holds, is either
+// ours from a run that just ended or another writer's that takes no lock (AWS's
+// clockbound-d updates once a second). Watching its generation tells them apart.
+bool written_by_someone_else(int fd, const vmr_cb_segment& existing) {
+    const int64_t as_of = existing.body.as_of.tv_sec * kNsPerS + existing.body.as_of.tv_nsec;
+    const int64_t age = coarse_now_ns() - as_of;
+    if (age < 0 || age > ClockBoundWriter::kLiveWriterAgeNs) return false;
+    for (int64_t waited = 0; waited < ClockBoundWriter::kLiveWriterWatchNs; waited += 50'000'000) {
+        const timespec step{0, 50'000'000};
+        nanosleep(&step, nullptr);
+        uint16_t generation = 0;
+        if (pread(fd, &generation, sizeof generation, 14) != 2) return false;
+        if (generation != existing.generation) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClockBoundWriter>> ClockBoundWriter::open(const std::string& path) {
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+        if (ec) return path_error(path, "cannot create " + parent.string(), ec.value());
+    }
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) return path_error(path, "cannot open", errno);
+    auto fail = [fd](Error e) {
+        close(fd);
+        return e;
+    };
+    // Two writers on one path would interleave generations and bounds: the second one
+    // refuses to start. (The lock dies with the process, so a crash leaves none behind.)
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int e = errno;
+        if (e == EWOULDBLOCK) {
+            return fail(make_error("clockbound segment " + path +
+                                   " is locked by another writer (another vmrefclockd?); "
+                                   "set [clockbound] path to a different file"));
+        }
+        return fail(path_error(path, "flock", e));
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0) return fail(path_error(path, "fstat", errno));
+    if (!S_ISREG(st.st_mode)) {
+        return fail(make_error("clockbound segment " + path + " is not a regular file"));
+    }
+    vmr_cb_segment existing{};
+    const ssize_t got = pread(fd, &existing, sizeof existing, 0);
+    if (got < 0) return fail(path_error(path, "read", errno));
+    const bool warm =
+        got == static_cast<ssize_t>(sizeof existing) && valid_segment(existing, st.st_size);
+    if (warm && written_by_someone_else(fd, existing)) {
+        return fail(make_error("clockbound segment " + path +
+                               " is being written by another process (clockbound-d?) that "
+                               "holds no lock; stop it or set [clockbound] path elsewhere"));
+    }
+    if (!warm) {
+        // As ClockBound's writer: the header with version 0 and generation 0 (readers
+        // treat it as not usable yet), the rest zero, exactly 80 bytes.
+        vmr_cb_segment fresh{};
+        fresh.magic[0] = VMR_CB_MAGIC0;
+        fresh.magic[1] = VMR_CB_MAGIC1;
+        fresh.segsize = VMR_CB_SEGSIZE;
+        if (ftruncate(fd, 0) != 0) return fail(path_error(path, "truncate", errno));
+        if (pwrite(fd, &fresh, sizeof fresh, 0) != static_cast<ssize_t>(sizeof fresh)) {
+            return fail(path_error(path, "write", errno));
+        }
+    }
+    void* map = mmap(nullptr, sizeof(vmr_cb_segment), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (map == MAP_FAILED) return fail(path_error(path, "mmap", errno));
+    auto* segment = static_cast<vmr_cb_segment*>(map);
+    // Defines the layout; with a fresh segment it is still unusable (generation 0)
+    // until the first publish.
+    __atomic_store_n(&segment->version, static_cast<uint16_t>(VMR_CB_VERSION), __ATOMIC_RELEASE);
+    timespec res{};
+    clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+    const int64_t res_ns = int64_t{res.tv_sec} * kNsPerS + res.tv_nsec;
+    return std::unique_ptr<ClockBoundWriter>(new ClockBoundWriter(path, fd, segment, warm, res_ns));
+}
+
+ClockBoundWriter::ClockBoundWriter(std::string path, int fd, vmr_cb_segment* segment, bool warm,
+                                   int64_t coarse_res_ns)
+    : path_(std::move(path)),
+      fd_(fd),
+      segment_(segment),
+      warm_(warm),
+      coarse_res_ns_(coarse_res_ns) {}
+
+ClockBoundWriter::~ClockBoundWriter() {
+    // The segment stays: readers see it age (FreeRunning after 5 s, Unknown after
+    // void_after), and a restarted daemon picks it up again.
+    munmap(segment_, sizeof(vmr_cb_segment));
+    close(fd_);
+}
+
+void ClockBoundWriter::write_body(const vmr_cb_body& body) {
+    uint16_t generation = __atomic_load_n(&segment_->generation, __ATOMIC_ACQUIRE);
+    // A writer that died mid-update left it odd: enter the update odd all the same.
+    if ((generation & 1) == 0) ++generation;
+    __atomic_store_n(&segment_->generation, generation, __ATOMIC_RELEASE);
+    // The odd generation must be visible before any byte of the body changes.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    std::memcpy(&segment_->body, &body, sizeof body);
+    ++generation;
+    if (generation == 0) generation = 2;  // 0 means "never written": skipped on wrap
+    __atomic_store_n(&segment_->generation, generation, __ATOMIC_RELEASE);
+}
+
+void ClockBoundWriter::publish(const BoundInput& in) {
+    if (!seen_any_ || in.disruptions != seen_disruptions_) {
+        if (seen_any_) disrupted_ = true;
+        seen_disruptions_ = in.disruptions;
+        seen_any_ = true;
+    }
+    vmr_cb_body body = last_;
+    if (in.fresh) {
+        const BoundMeasurement& m = *in.fresh;
+        double drift_ppb = kUnknownDriftPpb;
+        if (m.frequency_stddev_ppm) {
+            drift_ppb =
+                (std::abs(m.frequency_ppm) + 3 * *m.frequency_stddev_ppm) * 1000 + kDriftMarginPpb;
+        }
+        drift_ppb = std::min(std::ceil(drift_ppb), double{VMR_CB_MAX_DRIFT_PPB_LIMIT - 1});
+        const double age_ns = static_cast<double>(std::max<int64_t>(m.age_ns, 0));
+        double bound = std::abs(m.offset_ns) + m.error_ns +
+                       drift_ppb * 1e-9 * (age_ns + static_cast<double>(coarse_res_ns_));
+        // Absurd input stays a (huge) bound rather than an overflow in every reader.
+        if (!std::isfinite(bound) || bound > 1e15) bound = 1e15;
+        body.as_of = to_cb(in.now_coarse_mono_ns);
+        body.void_after = to_cb(in.now_coarse_mono_ns + kVoidAfterNs);
+        body.bound_nsec = static_cast<int64_t>(std::ceil(bound));
+        body.max_drift_ppb = static_cast<uint32_t>(drift_ppb);
+        have_bound_ = true;
+    }
+    int32_t status = VMR_CB_STATUS_UNKNOWN;
+    if (!have_bound_ || in.state == DaemonState::unusable || in.state == DaemonState::starting) {
+        // starting with a bound cannot happen; unusable: the host says its clock is
+        // unreliable, or gives no UTC: nothing to bound against.
+        status = VMR_CB_STATUS_UNKNOWN;
+    } else if (in.fresh && in.fed_chrony) {
+        status = VMR_CB_STATUS_SYNCHRONIZED;
+        disrupted_ = false;
+    } else if (disrupted_ || in.state == DaemonState::holdoff) {
+        status = VMR_CB_STATUS_DISRUPTED;
+    } else {
+        status = VMR_CB_STATUS_FREE_RUNNING;
+    }
+    body.clock_status = status;
+    body.disruption_marker = in.disruption_marker.value_or(0);
+    body.clock_disruption_support_enabled = in.disruption_marker ? 1 : 0;
+    write_body(body);
+    last_ = body;
+}
+
+}  // namespace vmrefclock

@@ -1,0 +1,111 @@
+// The bounded-time sink: publishes a bound on CLOCK_REALTIME's error in AWS ClockBound's
+// v2 shared-memory segment (clockbound/clockbound_shm.h), once per poll, for
+// applications that read it with a ClockBound client or clockbound/clockbound_client.h.
+//
+// Self-contained and fed values only (no pipeline types beyond the daemon's state), so
+// it can become one entry of a list of sinks unchanged.
+//
+// What is written (all "at as_of", the CLOCK_MONOTONIC_COARSE time of the write):
+//   bound_nsec    = |offset| + error + max_drift * (measurement age + coarse resolution)
+//                   offset: the filter's model of reference - system; error: its
+//                   worst-case bound (the readings' half-delays through the fit + 3
+//                   standard errors + the host's published time_maxerror), not the tighter
+//                   statistical one chrony is sent: a ClockBound bound must hold in every
+//                   read. The age/resolution term covers the time from the measurement to
+//                   as_of and the reader's coarse clock trailing by up to one tick.
+//   max_drift_ppb = |frequency| + 3 sigma(frequency) + kDriftMarginPpb: how fast
+//                   |offset| can grow once the bound is taken; with fewer than three
+//                   samples (no sigma yet) kUnknownDriftPpb instead.
+//   clock_status  Unknown before the first bound and while the host gives no usable
+//                 time; Synchronized when this poll's fresh bound went with a sample to
+//                 chrony (also while chrony re-selects the source after a disruption:
+//                 the bound is a measurement of the new clock, so it holds); Disrupted
+//                 from a disruption until then (with the fresh bounds of the new clock
+//                 once there are any); FreeRunning otherwise (degraded, no source): as_of
+//                 stays at the last bound, so it grows by the drift in every reader.
+//   disruption_marker / clock_disruption_support_enabled: the vmclock page's marker,
+//                 when the daemon reads a page.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "clockbound/clockbound_shm.h"
+#include "filter/result.h"
+#include "ipc/status.h"
+
+namespace vmrefclock {
+
+// One poll's measurement of the system clock against the host.
+struct BoundMeasurement {
+    double offset_ns = 0;      // reference - system at the measurement
+    double error_ns = 0;       // bound on |true offset - offset_ns|, host maxerror included
+    int64_t age_ns = 0;        // from the measurement to now (CLOCK_REALTIME)
+    double frequency_ppm = 0;  // d offset / dt
+    std::optional<double> frequency_stddev_ppm;  // nullopt: too few samples to know
+};
+
+struct BoundInput {
+    int64_t now_coarse_mono_ns = 0;  // CLOCK_MONOTONIC_COARSE now
+    DaemonState state = DaemonState::starting;
+    bool fed_chrony = false;                    // this poll's sample reached chrony
+    uint64_t disruptions = 0;                   // count so far: a change is a new disruption
+    std::optional<BoundMeasurement> fresh;      // this poll's, when it produced one
+    std::optional<uint64_t> disruption_marker;  // the vmclock page's, when one is read
+};
+
+class ClockBoundWriter {
+  public:
+    // Margin on the drift rate for what the fit cannot see: chrony changing the clock's
+    // frequency and slewing between two polls (typically tens of ppb).
+    static constexpr double kDriftMarginPpb = 1000;
+    // The drift rate assumed while the fit has no slope uncertainty yet (just after a
+    // start or a disruption): [disruption] frequency_bound_ppm's default.
+    static constexpr double kUnknownDriftPpb = 50'000;
+    static constexpr int64_t kVoidAfterNs = 1000'000'000'000;
+    // A valid, unlocked segment younger than this is watched for kLiveWriterWatchNs
+    // before it is reused: if its generation moves, another writer owns it.
+    static constexpr int64_t kLiveWriterAgeNs = 5'000'000'000;
+    static constexpr int64_t kLiveWriterWatchNs = 1'500'000'000;
+
+    // Opens (creating the directory and file if needed) and locks `path`. A valid v2
+    // segment is reused with its generation (warm restart: readers keep working); any
+    // other content is rewritten as an unusable segment (version 0, generation 0) and
+    // then marked version 2. Fails when another process holds the lock, or keeps
+    // writing a recent segment without one (clockbound-d): it is never clobbered.
+    static Result<std::unique_ptr<ClockBoundWriter>> open(const std::string& path);
+    ~ClockBoundWriter();
+    ClockBoundWriter(const ClockBoundWriter&) = delete;
+    ClockBoundWriter& operator=(const ClockBoundWriter&) = delete;
+
+    // One write of the segment. No allocation, no system call but the clock reads
+    // already in `in`.
+    void publish(const BoundInput& in);
+
+    bool warm_restart() const { return warm_; }
+    const std::string& path() const { return path_; }
+    // What the last publish wrote, for logs and tests.
+    const vmr_cb_body& last_written() const { return last_; }
+
+  private:
+    ClockBoundWriter(std::string path, int fd, vmr_cb_segment* segment, bool warm,
+                     int64_t coarse_res_ns);
+    void write_body(const vmr_cb_body& body);
+
+    std::string path_;
+    int fd_ = -1;
+    vmr_cb_segment* segment_ = nullptr;
+    bool warm_ = false;
+    int64_t coarse_res_ns_ = 0;
+    vmr_cb_body last_{};
+    bool have_bound_ = false;
+    bool disrupted_ = false;
+    uint64_t seen_disruptions_ = 0;
+    bool seen_any_ = false;
+};
+
+}  // namespace vmrefclock
