@@ -31,8 +31,11 @@ using nlohmann::json;
 constexpr size_t kReadChunk = 4096;
 constexpr size_t kMaxReasonBytes = 200;
 
+// Messages may quote the client's text cut at a byte count ("unknown cmd"), which can
+// split a UTF-8 character: replaced, not thrown (found by tests/fuzz/status_fuzz.cpp).
 std::string error_line(const std::string& message) {
-    return json{{"ok", false}, {"error", message}}.dump();
+    return json{{"ok", false}, {"error", message}}.dump(-1, ' ', false,
+                                                        json::error_handler_t::replace);
 }
 
 // The peer's supplementary groups as the kernel saw them at connect(): no race with

@@ -200,6 +200,17 @@ TEST_F(ServerFixture, GarbageGetsErrorsAndServerKeepsAnswering) {
     EXPECT_EQ(ask(c, {{"cmd", "status"}})["ok"], true);
 }
 
+// Found by the status fuzz target: an unknown cmd is quoted cut at 64 bytes, and a cut
+// inside a UTF-8 character made the answer "internal error: ... invalid UTF-8".
+TEST_F(ServerFixture, UnknownCmdCutInsideAUtf8CharacterIsStillNamed) {
+    start();
+    StatusClient c = connect();
+    const json answer = ask(c, {{"cmd", std::string(63, 'a') + "\xc3\xa9"}});
+    EXPECT_EQ(answer["ok"], false);
+    EXPECT_EQ(answer["error"], "unknown cmd \"" + std::string(63, 'a') + "\xef\xbf\xbd\"")
+        << answer.dump();
+}
+
 TEST_F(ServerFixture, OversizedRequestIsRefusedAndClosed) {
     start();
     StatusClient big = connect();
