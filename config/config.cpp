@@ -1,6 +1,11 @@
 #include "config/config.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <toml++/toml.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -18,13 +23,52 @@ constexpr size_t kSunPathBytes = 108;
 
 using MaybeError = std::optional<Error>;
 
+// Errors quote at most this much of the offending text (a key, a value, toml++'s own
+// description): a 1 MB key must not become a 1 MB log line.
+constexpr size_t kMaxQuotedBytes = 80;
+constexpr size_t kMaxDescriptionBytes = 200;
+// A configuration is a few hundred bytes; anything beyond this is not one.
+constexpr off_t kMaxConfigBytes = 1 << 20;
+
+// At most `limit` bytes of `s` (cut at a UTF-8 character boundary), control characters,
+// quotes and backslashes escaped, so that what the file holds can neither flood nor
+// garble the terminal or the journal.
+std::string printable(std::string_view s, size_t limit) {
+    size_t n = std::min(s.size(), limit);
+    if (n < s.size()) {
+        while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xc0) == 0x80) --n;
+    }
+    std::string out;
+    out.reserve(n + 8);
+    for (size_t i = 0; i < n; ++i) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c < 0x20 || c == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", c);
+            out += buf;
+        } else {
+            if (c == '"' || c == '\\') out += '\\';
+            out += static_cast<char>(c);
+        }
+    }
+    if (n < s.size()) out += "...";
+    return out;
+}
+
+// `open` text `close`, the text cut to kMaxQuotedBytes: "first 80 bytes..." (N bytes).
 // Built by appending: GCC 12 at -O2 raises a false -Wrestrict on `"literal" + std::string`
 // (GCC bug 105651).
-std::string quoted(std::string_view s) {
+std::string enclosed(char open, std::string_view s, char close) {
     std::string out;
-    out.reserve(s.size() + 2);
-    out.append(1, '"').append(s).append(1, '"');
+    out.append(1, open).append(printable(s, kMaxQuotedBytes)).append(1, close);
+    if (s.size() > kMaxQuotedBytes) {
+        out.append(" (").append(std::to_string(s.size())).append(" bytes)");
+    }
     return out;
+}
+
+std::string quoted(std::string_view s) {
+    return enclosed('"', s, '"');
 }
 
 // "[table]" the same way.
@@ -374,8 +418,10 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
         root = toml::parse(toml_text, origin);
     } catch (const toml::parse_error& e) {
         const auto& begin = e.source().begin;
+        // toml++ quotes whole keys in some descriptions ("cannot redefine existing ...").
         return make_error(std::string(origin) + ":" + std::to_string(begin.line) + ":" +
-                          std::to_string(begin.column) + ": " + std::string(e.description()));
+                          std::to_string(begin.column) + ": " +
+                          printable(e.description(), kMaxDescriptionBytes));
     }
 
     Config config;
@@ -397,33 +443,78 @@ Result<Config> parse_config(std::string_view toml_text, std::string_view origin)
             for (const auto& [name, h] : tables) {
                 list += (list.empty() ? "" : ", ") + bracketed(name);
             }
-            const char* what = node.is_table() ? "unknown table [" : "unknown top-level key \"";
-            const char* end = node.is_table() ? "]" : "\"";
-            return Where(origin, "")
-                .at(key.source(),
-                    what + std::string(key.str()) + end + " (accepted tables: " + list + ")");
+            const std::string what = node.is_table()
+                                         ? "unknown table " + enclosed('[', key.str(), ']')
+                                         : "unknown top-level key " + quoted(key.str());
+            return Where(origin, "").at(key.source(), what + " (accepted tables: " + list + ")");
         }
         if (auto e = read_table(Where(origin, key.str()), node, *handlers)) return *e;
     }
     return config;
 }
 
+namespace {
+
+const char* file_kind(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "of an unknown type";
+}
+
+}  // namespace
+
 Result<Config> load_config(const std::string& path) {
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (a SIGHUP reload runs on the
+    // event loop). fstat then refuses anything but a regular file before a byte is read:
+    // a FIFO would block, /dev/zero would never end, a directory has nothing to read.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
         int e = errno;
         return errno_error("cannot read " + path, e);
     }
-    std::string text;
-    char buf[4096];
-    size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-    // fopen succeeds on a directory; the read is what fails (EISDIR).
-    int read_errno = std::ferror(f) ? errno : 0;
-    std::fclose(f);
-    if (read_errno != 0) {
-        return make_error("cannot read " + path + ": " + std::strerror(read_errno), read_errno);
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return errno_error("cannot read " + path, e);
     }
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        return errno_error("cannot read " + path, EISDIR);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return make_error("cannot read " + path + ": " + file_kind(st.st_mode) +
+                          ", not a regular file");
+    }
+    const std::string limit = " bytes (1 MiB) a configuration may have";
+    if (st.st_size > kMaxConfigBytes) {
+        close(fd);
+        return make_error("cannot read " + path + ": " + std::to_string(st.st_size) +
+                          " bytes, more than the " + std::to_string(kMaxConfigBytes) + limit);
+    }
+    // Read one byte past the cap: the file may have grown since fstat.
+    std::string text(static_cast<size_t>(kMaxConfigBytes) + 1, '\0');
+    size_t have = 0;
+    while (have < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + have, text.size() - have);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return errno_error("cannot read " + path, e);
+        }
+        if (n == 0) break;
+        have += static_cast<size_t>(n);
+    }
+    close(fd);
+    if (have > static_cast<size_t>(kMaxConfigBytes)) {
+        return make_error("cannot read " + path + ": more than the " +
+                          std::to_string(kMaxConfigBytes) + limit);
+    }
+    text.resize(have);
     return parse_config(text, path);
 }
 

@@ -49,6 +49,12 @@ std::optional<Valid> validate(const Reading& r, int64_t max_delay) {
     return Valid{mid, offset, delay};
 }
 
+// a - b in seconds, for any two int64 time points: the difference is taken in 128 bits,
+// because absurd input may put them up to 2^64 ns apart (issue 9: signed overflow).
+double seconds_between(int64_t a, int64_t b) {
+    return static_cast<double>(static_cast<__int128>(a) - b) * 1e-9;
+}
+
 double quantile(std::vector<int64_t>& v, double q) {
     const auto i = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
     std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
@@ -115,7 +121,7 @@ std::optional<double> RobustFilter::delay_threshold(const std::vector<int64_t>& 
 // two samples (one sample has no frequency: a flat line would call any drift a step).
 std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) const {
     if (!model_ || model_->n < 2) return std::nullopt;
-    const double dt_s = static_cast<double>(time_ns - model_time_ns_) * 1e-9;
+    const double dt_s = seconds_between(time_ns, model_time_ns_);
     // An hour without a good sample: the frequency has wandered too far to extrapolate.
     if (std::abs(dt_s) > kMaxPredictionS) return std::nullopt;
     Prediction p;
@@ -145,7 +151,7 @@ std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) c
 void RobustFilter::learn_window_errors(const Candidate& c) {
     if (static_cast<int>(lines_.size()) < options_.prediction_horizon) return;
     const WindowLines& old = lines_.front();
-    const double dx = static_cast<double>(c.time_ns - old.time_ns) * 1e-9;
+    const double dx = seconds_between(c.time_ns, old.time_ns);
     for (size_t k = 0; k < kWindowSizes.size(); ++k) {
         if (std::isnan(old.lines[k].value)) break;
         const double e =
@@ -169,8 +175,8 @@ void RobustFilter::remember_window_lines() {
     pts_.clear();
     for (size_t i = window_.size() - n; i < window_.size(); ++i) {
         const Candidate& w = window_[i];
-        pts_.push_back({static_cast<double>(w.time_ns - newest.time_ns) * 1e-9,
-                        w.offset_ns - newest.offset_ns, w.weight, w.err_ns});
+        pts_.push_back({seconds_between(w.time_ns, newest.time_ns), w.offset_ns - newest.offset_ns,
+                        w.weight, w.err_ns});
     }
     WindowLines wl;
     wl.time_ns = newest.time_ns;
@@ -200,8 +206,8 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     double lo = c.offset_ns, hi = c.offset_ns;
     for (size_t i = window_.size() - n; i < window_.size(); ++i) {
         const Candidate& w = window_[i];
-        pts_.push_back({static_cast<double>(w.time_ns - c.time_ns) * 1e-9,
-                        w.offset_ns - c.offset_ns, w.weight, w.err_ns});
+        pts_.push_back(
+            {seconds_between(w.time_ns, c.time_ns), w.offset_ns - c.offset_ns, w.weight, w.err_ns});
         lo = std::min(lo, w.offset_ns);
         hi = std::max(hi, w.offset_ns);
     }
@@ -345,8 +351,17 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
         serr += w * std::max(static_cast<double>(v.delay_ns) / 2.0, precision);
         max_delay = std::max(max_delay, v.delay_ns);
     }
+    // The weighted mean of the midpoints. Absurd input may put them up to 2^64 ns apart, so
+    // the mean's distance from the first may not fit int64, and rounding may push the mean
+    // a hair outside int64 at the ends of the range: such a batch gives no sample.
+    const double mean_dt = st / sw;
+    if (!(std::abs(mean_dt) < 0x1p63)) return make_error("readings give no representable time");
+    const __int128 time = static_cast<__int128>(accepted[0].mid_ns) + std::llround(mean_dt);
+    if (time > std::numeric_limits<int64_t>::max() || time < std::numeric_limits<int64_t>::min()) {
+        return make_error("readings give no representable time");
+    }
     Candidate c;
-    c.time_ns = accepted[0].mid_ns + static_cast<int64_t>(std::llround(st / sw));
+    c.time_ns = static_cast<int64_t>(time);
     c.offset_ns = static_cast<double>(accepted[0].offset_ns) + so / sw;
     c.err_ns = serr / sw;
     c.weight = (sw * sw / sw2) / (c.err_ns * c.err_ns);
@@ -378,7 +393,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
         if (std::abs(residual) > gate) {
             if (!pending_.empty()) {
                 const Candidate& prev = pending_.back();
-                const double dt_s = static_cast<double>(c.time_ns - prev.time_ns) * 1e-9;
+                const double dt_s = seconds_between(c.time_ns, prev.time_ns);
                 const double expect = prev.offset_ns + p->fit.slope * dt_s;
                 const double prev_res = prev.offset_ns - (p->offset_ns - p->fit.slope * dt_s);
                 const bool agree =

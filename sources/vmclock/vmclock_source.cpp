@@ -78,7 +78,13 @@ std::optional<Reading> vmclock_reading(const PageRead& r) {
     std::optional<int64_t> t = counter_to_ns(r.calibration, r.counter);
     if (!t) return std::nullopt;
     int64_t utc_ns = *t;
-    if (r.time_type == kTimeTai) utc_ns += static_cast<int64_t>(r.tai_offset_sec) * 1'000'000'000;
+    // A TAI time near the end of int64's range plus an offset of up to +-32767 s may not fit:
+    // not representable, so unusable (issue 9: was signed overflow).
+    if (r.time_type == kTimeTai &&
+        __builtin_add_overflow(utc_ns, static_cast<int64_t>(r.tai_offset_sec) * 1'000'000'000,
+                               &utc_ns)) {
+        return std::nullopt;
+    }
     return Reading{r.sys_pre_ns, utc_ns, r.sys_post_ns};
 }
 

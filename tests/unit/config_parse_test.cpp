@@ -4,15 +4,23 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "tests/support/temp_dir.h"
+
+// GCC 12 at -O2 raises false -Wrestrict errors on `"literal" + std::string` (GCC bug
+// 105651), which the tests below build texts with.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wrestrict"
+#endif
 
 namespace vmrefclock {
 namespace {
@@ -233,6 +241,41 @@ TEST(ConfigParse, SyntaxErrorNamesOriginLineAndColumn) {
     EXPECT_EQ(e.rfind("vmrefclockd.toml:3:", 0), 0u) << e;
 }
 
+// Every place an error quotes the file's text quotes at most 80 bytes of it, escaped.
+TEST(ConfigParse, ErrorsQuoteABoundedExcerpt) {
+    const std::string big(1'000'000, 'x');
+    const std::vector<std::string> hostile = {
+        "[" + big + "]\n",
+        big + " = 1\n",
+        "[source]\n" + big + " = 1\n",
+        "[source]\ntype = \"" + big + "\"\n",
+        "[log]\nlevel = \"" + big + "\"\n",
+        "[chrony]\nsocket = \"" + big + "\"\n",
+        "[chrony]\ncontrol_socket = \"" + big + "\"\n",
+        "[status]\nsocket = \"" + big + "\"\n",
+        // toml++'s own descriptions quote the key of a redefinition.
+        "[source]\n" + big + " = 1\n" + big + " = 2\n",
+        "[" + big + "]\n[" + big + "]\n",
+        "[source]\ntype = \"" + big,  // unterminated string
+        "[source]\ninterval = " + std::string(1'000'000, '9') + "\n",
+        "[source]\nallow_phc = [" + std::string(100'000, '[') + "\n",
+    };
+    for (const std::string& text : hostile) {
+        const std::string e = error_of(text);
+        EXPECT_LT(e.size(), 400u) << e.substr(0, 600);
+        EXPECT_GT(e.size(), std::strlen("vmrefclockd.toml:1: ")) << e;
+    }
+    // A BEL, a quote and a backslash in a quoted key: escaped, not passed through.
+    const std::string escaped = error_of(R"([source]
+"a\u0007\"b\\" = 1
+)");
+    EXPECT_EQ(escaped.substr(0, escaped.find(" (accepted")),
+              R"(vmrefclockd.toml:2: [source] unknown key "a\x07\"b\\")");
+    // A cut never splits a UTF-8 character: 79 ASCII bytes and a 2-byte character.
+    const std::string e = error_of("[source]\n\"" + std::string(79, 'a') + "\xc3\xa9\" = 1\n");
+    EXPECT_NE(e.find("\"" + std::string(79, 'a') + "...\" (81 bytes)"), std::string::npos) << e;
+}
+
 std::filesystem::path source_dir() {
     if (const char* dir = std::getenv("VMR_SOURCE_DIR"); dir && *dir) return dir;
     return VMR_DEFAULT_SOURCE_DIR;
@@ -326,6 +369,69 @@ TEST(ConfigLoad, DirectoryIsAnError) {
     auto r = load_config(dir.path());
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().message, "cannot read " + dir.path() + ": " + std::strerror(EISDIR));
+}
+
+// Issue 9: a FIFO, a character device and an oversized file are refused at once, before
+// a byte is read: a FIFO without a writer would block (a SIGHUP reload runs on the event
+// loop) and /dev/zero would never end.
+TEST(ConfigLoad, FifoIsRefusedAtOnceWithoutBlocking) {
+    TempDir dir;
+    const std::string path = dir.file("fifo.toml");
+    ASSERT_EQ(mkfifo(path.c_str(), 0600), 0);
+    const auto start = std::chrono::steady_clock::now();
+    auto r = load_config(path);
+    const auto took = std::chrono::steady_clock::now() - start;
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "cannot read " + path + ": a FIFO, not a regular file");
+    EXPECT_LT(took, std::chrono::milliseconds(100));
+}
+
+TEST(ConfigLoad, CharacterDeviceIsRefusedAtOnce) {
+    for (const char* dev : {"/dev/zero", "/dev/null", "/dev/urandom"}) {
+        const auto start = std::chrono::steady_clock::now();
+        auto r = load_config(dev);
+        const auto took = std::chrono::steady_clock::now() - start;
+        ASSERT_FALSE(r.ok()) << dev;
+        EXPECT_EQ(r.error().message,
+                  std::string("cannot read ") + dev + ": a character device, not a regular file");
+        EXPECT_LT(took, std::chrono::milliseconds(100)) << dev;
+    }
+}
+
+TEST(ConfigLoad, FilesAboveOneMebibyteAreRefused) {
+    TempDir dir;
+    const std::string path = dir.file("big.toml");
+    // Exactly 1 MiB of comments and a key: still a configuration.
+    std::string text = "[log]\nlevel = \"debug\"\n";
+    text += "#" + std::string((1 << 20) - text.size() - 2, 'x') + "\n";
+    ASSERT_EQ(text.size(), size_t(1) << 20);
+    std::ofstream(path, std::ios::binary) << text;
+    auto r = load_config(path);
+    ASSERT_TRUE(r.ok()) << r.error().message.substr(0, 300);
+    EXPECT_EQ(r->log.level, "debug");
+
+    std::ofstream(path, std::ios::binary | std::ios::app) << "#";
+    r = load_config(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, "cannot read " + path +
+                                     ": 1048577 bytes, more than the 1048576 bytes (1 MiB) a "
+                                     "configuration may have");
+}
+
+// A 1 MB unknown key gives an error of a few hundred bytes that still names the problem,
+// through the file and through the parser.
+TEST(ConfigLoad, HugeUnknownKeyGivesAShortError) {
+    TempDir dir;
+    const std::string path = dir.file("key.toml");
+    const std::string key(1'000'000, 'k');
+    std::ofstream(path, std::ios::binary) << "[source]\n" << key << " = 1\n";
+    auto r = load_config(path);
+    ASSERT_FALSE(r.ok());
+    EXPECT_LT(r.error().message.size(), path.size() + 300) << r.error().message.substr(0, 500);
+    EXPECT_EQ(r.error().message,
+              path + ":2: [source] unknown key \"" + std::string(80, 'k') +
+                  "...\" (1000000 bytes) (accepted: type, path, method, interval, readings, "
+                  "allow_phc, sysfs_root, dev_root, record, record_max_mb)");
 }
 
 TEST(ConfigLoad, ErrorsNameThePathAsOrigin) {

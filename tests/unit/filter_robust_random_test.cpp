@@ -36,6 +36,12 @@ int64_t any_time(Rng& rng) {
     }
 }
 
+// t + offset as the hardware would compute it (two's complement wrap-around): absurd
+// values are the point here, but a signed overflow in the test itself is still undefined.
+int64_t wrapping_add(int64_t a, int64_t b) {
+    return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+
 // A batch of one of many shapes, around time t (which the caller moves, mostly forward).
 Batch random_batch(Rng& rng, int64_t t) {
     Batch b;
@@ -49,16 +55,17 @@ Batch random_batch(Rng& rng, int64_t t) {
         Reading r;
         switch (shape) {
             case 0:  // all negative delay: stepped during every read
-                r = {t + 100, t + offset, t};
+                r = {t + 100, wrapping_add(t, offset), t};
                 break;
             case 1:  // equal timestamps (cross-timestamps), equal across the batch
-                r = {t, t + offset, t};
+                r = {t, wrapping_add(t, offset), t};
                 break;
             case 2:  // garbage everywhere
                 r = {any_time(rng), any_time(rng), any_time(rng)};
                 break;
             case 3:  // huge delays only: all above the maximum
-                r = {t, t + offset, t + 20'000'000 + static_cast<int64_t>(rng.next() % 1000)};
+                r = {t, wrapping_add(t, offset),
+                     t + 20'000'000 + static_cast<int64_t>(rng.next() % 1000)};
                 break;
             default: {  // plausible reads, offsets anywhere
                 const int64_t pre = t + 100 * i;
@@ -129,6 +136,38 @@ TEST(RobustRandom, NeverNaNInfOrAbsurdWhateverTheInput) {
         }
     }
     EXPECT_GT(sent, 10'000);  // the valid shapes do produce samples
+}
+
+// Issue 9: time differences between absurd timestamps overflowed int64 (undefined
+// behaviour: the sanitizer build aborts). A full window near one end of the range, then
+// polls at the other end, and batches whose readings span the whole range.
+TEST(RobustRandom, TimestampsAtBothEndsOfTheRangeAreNotOverflowed) {
+    for (int64_t start : {kMin + 1'000'000'000, kMax - 100'000'000'000}) {
+        RobustFilter f;
+        int64_t t = start;
+        auto poll_at = [&](int64_t at) {
+            Batch b;
+            for (int i = 0; i < 10; ++i) b.readings.push_back({at + i, at + i + 500, at + i + 1});
+            const Result<Sample> s = f.process(b);
+            check(b, s, f);
+            return s;
+        };
+        for (int p = 0; p < 40; ++p, t += 1'000'000'000) poll_at(t);
+        // Past prediction_horizon (16) polls: the window lengths are being scored.
+        ASSERT_GE(f.samples_in_window(), 16);
+        const int64_t other_end = start < 0 ? kMax - 1'000'000 : kMin + 1'000'000;
+        for (int p = 0; p < 3; ++p) poll_at(other_end + p * 1000);
+        for (int p = 0; p < 3; ++p) poll_at(start + 40'000'000'000 + p * 1'000'000'000);
+
+        // One batch whose readings lie at both ends at once.
+        Batch spread;
+        spread.readings = {{kMin, kMin + 10, kMin + 1}, {kMax - 1, kMax - 10, kMax}};
+        check(spread, f.process(spread), f);
+        Batch same_delay;
+        same_delay.readings = {{kMin + 2, kMin, kMin + 2}, {kMax - 2, kMax, kMax - 2}};
+        check(same_delay, f.process(same_delay), f);
+        if (HasFatalFailure()) return;
+    }
 }
 
 // Plausible traces with random resets, huge offsets and clock steps backwards: the

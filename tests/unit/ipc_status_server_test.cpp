@@ -271,6 +271,21 @@ TEST_F(ServerFixture, GarbageGetsErrorsAndServerKeepsAnswering) {
     EXPECT_EQ(ask(c, {{"cmd", "status"}})["ok"], true);
 }
 
+// Found by the status fuzz target: an unknown cmd is quoted cut at 64 bytes, and a cut
+// inside a UTF-8 character made the answer "internal error: ... invalid UTF-8".
+TEST_F(ServerFixture, UnknownCmdCutInsideAUtf8CharacterIsStillNamed) {
+    start();
+    StatusClient c = connect();
+    const json answer = ask(c, {{"cmd", std::string(63, 'a') + "\xc3\xa9"}});
+    EXPECT_EQ(answer["ok"], false);
+    // Quoted, cut on a character boundary (never inside the two-byte "é"), still naming
+    // the cmd: valid UTF-8, so no replacement character either.
+    const std::string error = answer["error"].get<std::string>();
+    EXPECT_EQ(error.rfind("unknown cmd \"" + std::string(40, 'a'), 0), 0u) << answer.dump();
+    EXPECT_EQ(error.find("\xef\xbf\xbd"), std::string::npos) << answer.dump();
+    EXPECT_EQ(error.find("\xc3\""), std::string::npos) << answer.dump();
+}
+
 TEST_F(ServerFixture, OversizedRequestIsRefusedAndClosed) {
     start();
     StatusClient big = connect();

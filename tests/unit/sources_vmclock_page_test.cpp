@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <string>
@@ -33,6 +34,30 @@ double counter_hz() {
     return hz;
 }
 
+// The page's period for a counter of `hz` ticks per second, chosen as vmclock-sim does
+// (tests/sim/vmclock_sim/host.cpp): seconds per tick scaled by 2^(64 + shift) into
+// [2^63, 2^64), with the largest shift that fits, so the value never overflows and keeps
+// all 64 bits at any counter frequency. (A fixed shift of 31 overflowed the uint64 for
+// any counter below 2^31 Hz, issue 9.)
+struct Period {
+    uint64_t frac_sec = 0;
+    uint8_t shift = 0;
+};
+Period period_for(long double hz) {
+    long double v = std::ldexp(1.0L / hz, 64);
+    int shift = 0;
+    while (v < 0x1p63L && shift < 255) {
+        v *= 2;
+        ++shift;
+    }
+    v = std::round(v);
+    if (v >= 0x1p64L && shift > 0) {  // rounding carried past 2^64
+        v /= 2;
+        --shift;
+    }
+    return {static_cast<uint64_t>(v), static_cast<uint8_t>(shift)};
+}
+
 class PageFile {
   public:
     PageFile() {
@@ -58,13 +83,17 @@ class PageFile {
     const std::string& path() const { return path_; }
 
     // Anchors the page at "now" for a host clock `offset_ns` ahead of CLOCK_REALTIME.
-    void anchor(int64_t offset_ns, uint8_t shift = 31) {
+    void anchor(int64_t offset_ns) {
         uint64_t counter = read_cpu_counter();
         int64_t host_ns = read_clock_ns(CLOCK_REALTIME) + offset_ns;
+        anchor_at(counter_hz(), counter, host_ns);
+    }
+    // The host clock reads `host_ns` at `counter`, and the counter runs at `hz`.
+    void anchor_at(long double hz, uint64_t counter, int64_t host_ns) {
+        const Period p = period_for(hz);
         abi().counter_value = counter;
-        abi().counter_period_shift = shift;
-        long double period = (1.0L / counter_hz()) * 18446744073709551616.0L;
-        abi().counter_period_frac_sec = static_cast<uint64_t>(period * (1ull << shift));
+        abi().counter_period_shift = p.shift;
+        abi().counter_period_frac_sec = p.frac_sec;
         abi().time_sec = static_cast<uint64_t>(host_ns / 1'000'000'000);
         long double frac = static_cast<long double>(host_ns % 1'000'000'000) / 1e9L;
         abi().time_frac_sec = static_cast<uint64_t>(frac * 18446744073709551616.0L);
@@ -305,6 +334,103 @@ TEST(VmclockTimeMath, AbsurdValuesAreRejectedNotWrapped) {
     cal.time_sec = 0;
     cal.counter_period_shift = 64;
     EXPECT_FALSE(counter_to_ns(cal, 0));
+}
+
+// The helper's period for every counter frequency from 1 to 5 GHz: in range, and one
+// second of ticks is one second of page time to the nanosecond.
+TEST(VmclockPageHelper, PeriodFitsAnyCounterFrom1To5GHz) {
+    for (long double hz = 1e9L; hz <= 5e9L; hz += 0.05e9L) {
+        for (long double f : {hz, 2.096e9L, 2147483648.0L, 2147483647.0L}) {
+            const Period p = period_for(f);
+            EXPECT_GE(p.frac_sec, 1ull << 63) << static_cast<double>(f);
+            CounterCalibration cal;
+            cal.counter_value = 1000;
+            cal.counter_period_frac_sec = p.frac_sec;
+            cal.counter_period_shift = p.shift;
+            cal.time_sec = 1'700'000'000;
+            const uint64_t ticks = static_cast<uint64_t>(std::llround(f));
+            auto t = counter_to_ns(cal, 1000 + ticks);
+            ASSERT_TRUE(t);
+            EXPECT_NEAR(static_cast<double>(*t - 1'700'000'000'000'000'000), 1e9, 1.0)
+                << static_cast<double>(f) << " Hz";
+        }
+    }
+}
+
+// A page written for a counter of `hz`, read back from the file, at `seconds` after the
+// anchor: the page time must be the anchor's plus exactly that.
+void expect_page_time_at(long double hz, int seconds) {
+    PageFile page;
+    const uint64_t counter = 123'456'789'000;
+    const int64_t host_ns = 1'782'000'000'123'456'789;
+    page.anchor_at(hz, counter, host_ns);
+    page.write();
+    auto opened = VmclockPage::open(page.path());
+    ASSERT_TRUE(opened) << opened.error().message;
+    auto read = (*opened)->read(false);
+    ASSERT_TRUE(read) << read.error().message;
+    EXPECT_EQ(vmclock_unusable_reason(*read), "");
+    PageRead r = *read;
+    r.counter_read = true;
+    r.counter = counter + static_cast<uint64_t>(std::llround(hz * seconds));
+    auto reading = vmclock_reading(r);
+    ASSERT_TRUE(reading);
+    EXPECT_NEAR(static_cast<double>(reading->ref_ns - host_ns), seconds * 1e9, 2.0)
+        << static_cast<double>(hz) << " Hz, " << seconds << " s";
+}
+
+TEST(VmclockPageHelper, SlowCounter1GHz) {
+    for (int s : {0, 1, 3600}) expect_page_time_at(1e9L, s);
+}
+
+TEST(VmclockPageHelper, FastCounter5GHz) {
+    for (int s : {0, 1, 3600}) expect_page_time_at(5e9L, s);
+}
+
+// Issue 9: a TAI page near the end of int64's nanoseconds with tai_offset_sec = +-32767
+// overflowed int64 (undefined behaviour); it is now not representable, so no reading.
+TEST(VmclockPage, TaiOffsetAtTheEndOfTheRangeIsRejectedNotOverflowed) {
+    PageRead r;
+    r.counter_id = kCpuCounterId;
+    r.time_type = kTimeTai;
+    r.flags = kFlagTaiOffsetValid;
+    r.counter_read = true;
+    r.calibration.counter_value = 1000;
+    r.calibration.counter_period_frac_sec = 1ull << 63;
+    r.calibration.counter_period_shift = 32;
+    r.calibration.time_sec = 9'223'372'035;  // the last second counter_to_ns represents
+    r.counter = 1000;
+    ASSERT_TRUE(counter_to_ns(r.calibration, r.counter));
+    r.tai_offset_sec = 32767;
+    EXPECT_FALSE(vmclock_reading(r));
+    r.tai_offset_sec = -37;  // an ordinary offset there still fits
+    EXPECT_TRUE(vmclock_reading(r));
+
+    // The same at the negative end: a counter far behind counter_value.
+    r.calibration.time_sec = 0;
+    r.calibration.counter_period_frac_sec = UINT64_MAX;
+    r.calibration.counter_period_shift = 0;
+    r.calibration.counter_value = 9'223'372'035;
+    r.counter = 0;  // about 9.2e9 s before 1970
+    ASSERT_TRUE(counter_to_ns(r.calibration, r.counter));
+    r.tai_offset_sec = -32768;
+    EXPECT_FALSE(vmclock_reading(r));
+
+    // Through a page file: the poll says the time is not representable.
+    PageFile page;
+    page.abi().time_type = kTimeTai;
+    page.abi().flags |= kFlagTaiOffsetValid;
+    page.abi().tai_offset_sec = 32767;
+    page.anchor(0);
+    page.abi().time_sec = 9'223'372'035;
+    page.write();
+    auto source = VmclockSource::open(page.path());
+    ASSERT_TRUE(source) << source.error().message;
+    auto batch = (*source)->poll(3);
+    ASSERT_TRUE(batch) << batch.error().message;
+    EXPECT_TRUE(batch->readings.empty());
+    EXPECT_NE(batch->unusable_reason.find("not representable"), std::string::npos)
+        << batch->unusable_reason;
 }
 
 }  // namespace
