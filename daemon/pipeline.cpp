@@ -74,6 +74,7 @@ void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_r
         to_string(disruption.cause), disruption.detail);
     // Every sample taken before this point belongs to the old clock.
     filter_->reset();
+    slew_.reset();
     held_.reset();
     HoldOff::Actions actions = holdoff_.start(now_mono_ns);
     if (actions.reset_chrony && chrony_.enabled()) {
@@ -227,6 +228,9 @@ void Pipeline::poll(const PollClocks& clocks) {
         return;
     }
     if (!admit(*batch, clocks)) return;
+    if (const std::optional<BatchOffset> offset = batch_offset(*batch)) {
+        slew_.observe(clocks.raw_ns, clocks.real_ns, offset->offset_ns);
+    }
 
     const std::optional<Estimate> before = filter_->estimate();
     // Samples taken during hold-off are already of the new clock: the filter learns
@@ -251,6 +255,24 @@ void Pipeline::poll(const PollClocks& clocks) {
                 if (auto after = filter_->estimate()) {
                     verdict.disruption = detector_->observe_estimate(*after);
                 }
+            }
+        }
+        if (verdict.disruption && verdict.disruption->cause == Disruption::Cause::step) {
+            if (const auto step_ns = filter_->confirmed_step_ns();
+                step_ns && slew_.explains(*step_ns)) {
+                // Seen in a guest disciplined by chrony right after a loadvm: a 0.6-ms slew
+                // within one poll. The host's clock did not move; the filter's window is of
+                // the old timescale and starts afresh, as after a step of the guest's clock.
+                spdlog::info(
+                    "the offset moved by {:+.6f} s against CLOCK_REALTIME but not against "
+                    "CLOCK_MONOTONIC_RAW: the system clock was slewed (chrony), the host's "
+                    "clock did not step; restarting the filter",
+                    *step_ns / 1e9);
+                filter_->reset();
+                detector_->reset();
+                last_trusted_.reset();
+                ++samples_rejected_;
+                return;
             }
         }
         if (verdict.disruption) {

@@ -19,6 +19,7 @@
 #include "filter/plausibility.h"
 #include "filter/sample_filter.h"
 #include "filter/step_guard.h"
+#include "filter/system_clock_slew.h"
 #include "ipc/status.h"
 #include "sources/source.h"
 
@@ -148,6 +149,7 @@ class Pipeline {
     PlausibilityGates gates_;
     StepGuard step_guard_;
     GuestStepWatch guest_steps_;
+    SystemClockSlew slew_;  // a confirmed step that chrony's slew made, not the host
     // The model as of the last sample the detectors trusted: what an unannounced step is
     // measured from, and what a transient returns to.
     std::optional<Estimate> last_trusted_;

@@ -17,6 +17,7 @@ constexpr int64_t kStart = 1'790'000'000 * kSecond;  // 2026
 struct World {
     int64_t mono = 100 * kSecond;
     int64_t guest_step_ns = 0;   // steps of the guest's CLOCK_REALTIME so far
+    int64_t slew_ns = 0;         // chrony's slews so far: REALTIME and MONOTONIC, not RAW
     int64_t host_offset_ns = 0;  // host - guest at the start
     double host_ppm = 0;         // the host's rate against the guest's clock
     int64_t drift_ns = 0;        // what host_ppm has added up to
@@ -26,7 +27,7 @@ struct World {
     int readings = 10;
 
     int64_t elapsed() const { return mono - 100 * kSecond; }
-    int64_t guest(int64_t e) const { return kStart + e + guest_step_ns; }
+    int64_t guest(int64_t e) const { return kStart + e + guest_step_ns + slew_ns; }
     int64_t host(int64_t e) const {
         if (frozen_at) return *frozen_at;
         return kStart + host_offset_ns + drift_ns +
@@ -92,7 +93,9 @@ class Scripted : public ::testing::Test {
     void poll(int n = 1) {
         for (int i = 0; i < n; ++i) {
             const int64_t mono = world.mono;
-            PollClocks c{mono, mono, mono, world.guest(world.elapsed()), mono};
+            // CLOCK_MONOTONIC (and BOOTTIME) are slewed with REALTIME; RAW is not.
+            const int64_t slewed = mono + world.slew_ns;
+            PollClocks c{slewed, slewed, slewed, world.guest(world.elapsed()), mono};
             pipeline->poll(c);
             world.advance(kSecond / 2);
         }
@@ -126,6 +129,39 @@ TEST_F(Scripted, GuestHoursOffIsTakenAndItsOwnStepIsNoDisruption) {
     EXPECT_EQ(pipeline->disruptions().count, 0u);
     EXPECT_NEAR(sink.sent.back().offset_ns, 3600e9, 1e3);
     EXPECT_EQ(sink.sent.size(), 100u + HoldOff::kBurstSamples - 1);
+}
+
+// Found by the VM test: after a loadvm chronyd slewed the guest's clock by 0.6 ms within
+// one 0.5-s poll, and the daemon took it for an unannounced step of the host's clock
+// (a second disruption and 30 s of probation without feeding chrony).
+TEST_F(Scripted, ChronysFastSlewIsNoDisruption) {
+    for (const bool phc : {false, true}) {
+        SCOPED_TRACE(phc ? "phc" : "page");
+        sink.sent.clear();
+        build(phc);
+        poll(20);
+        ASSERT_EQ(pipeline->state(), DaemonState::ok) << pipeline->reason();
+        world.slew_ns += 615'352;  // REALTIME and MONOTONIC move, RAW and the host do not
+        poll(20);
+        world.slew_ns -= 256'000;
+        poll(20);
+        EXPECT_EQ(pipeline->disruptions().count, 0u) << pipeline->reason();
+        EXPECT_EQ(control.resets, 0);
+        EXPECT_EQ(pipeline->state(), DaemonState::ok) << pipeline->reason();
+        ASSERT_FALSE(sink.sent.empty());
+        EXPECT_NEAR(sink.sent.back().offset_ns, -(615'352.0 - 256'000.0), 1e3);
+        world.slew_ns = 0;
+    }
+}
+
+// The same jump with RAW moving too is the host's clock stepping: one disruption.
+TEST_F(Scripted, TheSameJumpOfTheHostsClockIsADisruption) {
+    build(false);
+    poll(20);
+    world.host_offset_ns -= 615'352;
+    poll(6);
+    EXPECT_EQ(pipeline->disruptions().count, 1u) << pipeline->reason();
+    EXPECT_EQ(pipeline->disruptions().last_cause, "step");
 }
 
 TEST_F(Scripted, LockedChronySteeringAPageSourceRaisesNothing) {
