@@ -23,8 +23,11 @@ import sys
 import time
 
 RUN = "/vm/run"
+SYSROOT = "/vm/sysroot"
 SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 STEP = re.compile(r"^(PASS|FAIL) ")
+# Terminal control sequences (systemd resets the console it writes to).
+ESCAPES = re.compile(r"\x1b\[[0-9;?!]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 
 
 def log(text):
@@ -108,15 +111,18 @@ class Guest:
         self.buffer = b""
         self.console_log = open(f"{RUN}/console.log", "ab")
         self.generation = 0
+        self.systemd = False
 
     def qemu_argv(self, incoming=None):
-        a = self.args
+        append = "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init"
+        if self.systemd:
+            append += " vmtest=systemd systemd.show_status=0 systemd.log_level=warning"
         argv = [
             "qemu-system-x86_64", "-accel", "tcg", "-machine", "q35", "-m", "1024",
             "-smp", "1", "-nodefaults", "-no-user-config", "-display", "none",
             "-no-reboot", "-S",
             "-kernel", "/vm/vmlinuz", "-initrd", "/vm/initramfs.cpio.gz",
-            "-append", "console=ttyS0 quiet loglevel=1 panic=-1 rdinit=/init",
+            "-append", append,
             # The two devices under test; the NIC has no network behind it.
             "-device", "vmclock", "-device", "igb",
             # savevm needs one drive that takes snapshots; the guest never uses it.
@@ -128,6 +134,11 @@ class Guest:
         ]
         if incoming:
             argv += ["-incoming", incoming]
+        if self.systemd:
+            # The guest's root for systemd: this Debian tree, read-only (an overlay in
+            # the guest takes its writes).
+            argv += ["-virtfs", f"local,path={SYSROOT},mount_tag=sysroot,"
+                                "security_model=none,readonly=on"]
         return argv
 
     def start(self, deadline, incoming=None):
@@ -185,7 +196,7 @@ class Guest:
         while True:
             while b"\n" in self.buffer:
                 line, self.buffer = self.buffer.split(b"\n", 1)
-                yield line.decode(errors="replace").rstrip("\r")
+                yield ESCAPES.sub("", line.decode(errors="replace")).rstrip("\r")
             deadline.check("the guest's next line")
             self.console.settimeout(min(max(deadline.left(), 0.1), 5))
             try:
@@ -221,24 +232,21 @@ class Guest:
         log(f"{action} done in {time.monotonic() - started:.1f} s")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--timeout", type=float, default=540)
-    args = parser.parse_args()
-    deadline = Deadline(args.timeout)
-    shutil.rmtree(RUN, ignore_errors=True)
-    os.makedirs(RUN)
-    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", f"{RUN}/snap.qcow2", "16M"],
-                   check=True)
-    guest = Guest(args)
+def run_boot(guest, deadline, title):
+    """One boot of the guest, until its "@@guest end" line or QEMU's exit.
+
+    Returns (passed, failed), failed counting a boot that never printed its summary."""
     passed = failed = 0
     summary = None
     boot = time.monotonic()
     try:
-        log(f"booting {os.path.basename(os.path.realpath('/vm/vmlinuz'))} "
-            f"with {subprocess.run(['qemu-system-x86_64', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}")
+        log(f"{title}: {os.path.basename(os.path.realpath('/vm/vmlinuz'))}")
         guest.start(deadline)
         for line in guest.lines(deadline):
+            m = SUMMARY.match(line)
+            if m:
+                summary = (int(m.group(1)), int(m.group(2)))
+                continue  # the run's one summary line is printed last, by scripts/test-vm
             print(line, flush=True)
             if line.startswith("@@guest up"):
                 log(f"guest userland up in {time.monotonic() - boot:.1f} s")
@@ -247,9 +255,6 @@ def main():
                     passed += 1
                 else:
                     failed += 1
-            m = SUMMARY.match(line)
-            if m:
-                summary = (int(m.group(1)), int(m.group(2)))
             m = re.search(r"@@host (\S+)", line)
             if m:
                 action = m.group(1)
@@ -272,13 +277,46 @@ def main():
             except subprocess.TimeoutExpired:
                 pass
         guest.stop_qemu(timeout=10)
-    log(f"guest ran {time.monotonic() - boot:.0f} s")
     if summary is None:
-        # The guest never got to its summary: the run is a failure, counted here.
-        print("FAIL guest (ended before its summary)", flush=True)
-        print(f"{passed} passed, {failed + 1} failed", flush=True)
-        return 1
-    return 0 if summary[1] == 0 and summary[0] > 0 else 1
+        print(f"FAIL {title} (the guest ended before its summary)", flush=True)
+        summary = (passed, failed + 1)
+    log(f"{title}: {summary[0]} steps passed and {summary[1]} failed in "
+        f"{time.monotonic() - boot:.0f} s")
+    return summary
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--timeout", type=float, default=540)
+    parser.add_argument("--boots", default="busybox,systemd",
+                        help="which boots to run (for working on one of them)")
+    args = parser.parse_args()
+    boots = args.boots.split(",")
+    deadline = Deadline(args.timeout)
+    if os.path.ismount(SYSROOT):
+        subprocess.run(["umount", SYSROOT], check=False)
+    shutil.rmtree(RUN, ignore_errors=True)
+    os.makedirs(RUN)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", f"{RUN}/snap.qcow2", "16M"],
+                   check=True)
+    version = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True,
+                             text=True).stdout.splitlines()[0]
+    log(version)
+    guest = Guest(args)
+    total = (0, 0)
+    if "busybox" in boots:
+        total = run_boot(guest, deadline, "first boot (busybox)")
+    # The second boot's root: this tree alone, without the mounts tests/vm/enter added.
+    if "systemd" in boots:
+        os.makedirs(SYSROOT, exist_ok=True)
+        subprocess.run(["mount", "--bind", "/", SYSROOT], check=True)
+        guest.systemd = True
+        second = run_boot(guest, deadline, "second boot (systemd)")
+        subprocess.run(["umount", SYSROOT], check=False)
+        total = (total[0] + second[0], total[1] + second[1])
+    with open(f"{RUN}/summary", "w") as f:
+        f.write(f"{total[0]} passed, {total[1]} failed\n")
+    return 0 if total[1] == 0 and total[0] > 0 else 1
 
 
 if __name__ == "__main__":
