@@ -32,6 +32,10 @@ journal_since() { journalctl -q -o cat -u vmrefclockd.service --since "@$1"; }
 step_systemd_pid1() {
     note "PID 1: $(cat /proc/1/comm), $(systemctl --version | head -n 1)"
     note "the guest's uptime: $(uptime_s) s"
+    # The boot is over once every unit of multi-user.target is up (this one included).
+    note "system: $(timeout 60 systemctl is-system-running --wait)"
+    systemctl --failed --no-legend --plain | sed 's/^/    failed: /'
+    [ -z "$(systemctl --failed --no-legend --plain)" ] || { note "units failed"; return 1; }
     [ "$(cat /proc/1/comm)" = systemd ] || return 1
     for dev in /sys/class/ptp/ptp*; do
         [ "$(basename "$(readlink -f "$dev/device/driver")")" = igb ] && echo "/dev/$(basename "$dev")" >$T/phc
