@@ -111,8 +111,9 @@ step_sandbox() {
             touch \$d/.probe 2>/dev/null && { echo \"write \$d: yes\"; rm -f \$d/.probe; } || echo \"write \$d: no\"
         done
         " 2>&1)
-    note "the daemon's mounts:"
-    awk '{print $5, $6}' /proc/$(main_pid)/mountinfo | sed 's/^/    /'
+    note "the daemon's mounts (/, /run, /tmp, /home, /root; /proc, /sys and /dev left out):"
+    awk '$5 ~ "^/(run|tmp|var/tmp|home|root)?(/|$)" {print $5, $6}' /proc/$(main_pid)/mountinfo |
+        sed 's/^/    /'
     echo "$out" | sed 's/^/    /'
     for expect in "open $(phc): yes" "open /dev/vmclock0: yes" "open /dev/mem: no" \
         "open /dev/port: no" "write /etc: no" "write /etc/vmrefclock: no" "write /usr: no" \
