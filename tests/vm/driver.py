@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -285,7 +286,15 @@ def run_boot(guest, deadline, title):
     return summary
 
 
+def interrupted(signum, frame):
+    raise SystemExit(f"driver: stopped by signal {signum}")
+
+
 def main():
+    # This runs as PID 1 of its PID namespace, which ignores a signal it has no handler
+    # for: scripts/test-vm's TERM (an interrupted run) must end it, QEMU with it.
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     parser = argparse.ArgumentParser()
     parser.add_argument("--timeout", type=float, default=540)
     parser.add_argument("--boots", default="busybox,systemd",
