@@ -156,6 +156,33 @@ MaybeError read_choice(const Where& w, std::string_view key, const toml::node& n
     return w.key(node, key, "must be one of " + list + "; got " + quoted(v));
 }
 
+// A file system path the daemon opens whatever its working directory: absolute.
+MaybeError read_absolute_path(const Where& w, std::string_view key, const toml::node& node,
+                              bool empty_ok, std::string& out) {
+    std::string v;
+    if (auto e = read_string(w, key, node, v)) return e;
+    if (v.empty() && !empty_ok) return w.key(node, key, "must not be empty");
+    if (!v.empty() && v.front() != '/') {
+        return w.key(node, key, "must be an absolute path, got " + quoted(v));
+    }
+    out = v;
+    return std::nullopt;
+}
+
+// A program: a name looked up in PATH, or an absolute path.
+MaybeError read_program(const Where& w, std::string_view key, const toml::node& node,
+                        std::string& out) {
+    std::string v;
+    if (auto e = read_nonempty(w, key, node, v)) return e;
+    if (v.find('/') != std::string::npos && v.front() != '/') {
+        return w.key(
+            node, key,
+            "must be a program name (looked up in PATH) or an absolute path, got " + quoted(v));
+    }
+    out = v;
+    return std::nullopt;
+}
+
 MaybeError read_socket_path(const Where& w, std::string_view key, const toml::node& node,
                             bool empty_ok, std::string& out) {
     std::string v;
@@ -212,7 +239,7 @@ std::vector<KeyHandler> source_keys(SourceConfig& c) {
              return read_choice(w, k, n, {"auto", "ptp", "vmclock"}, c.type);
          }},
         {"path", [&c](const Where& w, std::string_view k,
-                      const toml::node& n) { return read_string(w, k, n, c.path); }},
+                      const toml::node& n) { return read_absolute_path(w, k, n, true, c.path); }},
         {"method",
          [&c](const Where& w, std::string_view k, const toml::node& n) {
              return read_choice(w, k, n, {"auto", "precise", "extended", "basic"}, c.method);
@@ -227,10 +254,29 @@ std::vector<KeyHandler> source_keys(SourceConfig& c) {
          }},
         {"allow_phc", [&c](const Where& w, std::string_view k,
                            const toml::node& n) { return read_string_list(w, k, n, c.allow_phc); }},
-        {"sysfs_root", [&c](const Where& w, std::string_view k,
-                            const toml::node& n) { return read_nonempty(w, k, n, c.sysfs_root); }},
-        {"dev_root", [&c](const Where& w, std::string_view k,
-                          const toml::node& n) { return read_nonempty(w, k, n, c.dev_root); }},
+        {"sysfs_root",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_absolute_path(w, k, n, false, c.sysfs_root);
+         }},
+        {"dev_root",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_absolute_path(w, k, n, false, c.dev_root);
+         }},
+        {"record",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             std::string v;
+             if (auto e = read_string(w, k, n, v)) return e;
+             if (!v.empty() && v.front() != '/') {
+                 return MaybeError(
+                     w.key(n, k, "must be an absolute path or \"\", got " + quoted(v)));
+             }
+             c.record = v;
+             return MaybeError();
+         }},
+        {"record_max_mb",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_int(w, k, n, 1, 100'000, " MB", c.record_max_mb);
+         }},
     };
 }
 
@@ -246,11 +292,14 @@ std::vector<KeyHandler> disruption_keys(DisruptionConfig& c) {
         };
     };
     return {
-        {"vmclock", [&c](const Where& w, std::string_view k,
-                         const toml::node& n) { return read_string(w, k, n, c.vmclock); }},
+        {"vmclock",
+         [&c](const Where& w, std::string_view k, const toml::node& n) {
+             return read_absolute_path(w, k, n, true, c.vmclock);
+         }},
         {"step", flag(c.step)},
         {"step_floor_us", number(10, 1e6, " us", c.step_floor_us)},
         {"step_sigma", number(3, 100, "", c.step_sigma)},
+        {"step_probation", number(0, 86'400, " s", c.step_probation_s)},
         {"suspend", flag(c.suspend)},
         {"suspend_threshold_ms", number(0.1, 60'000, " ms", c.suspend_threshold_ms)},
         {"frequency", flag(c.frequency)},
@@ -273,7 +322,7 @@ std::vector<KeyHandler> chrony_keys(ChronyConfig& c) {
              return read_int(w, k, n, -4, 8, " (log2 s)", c.poll);
          }},
         {"chronyc", [&c](const Where& w, std::string_view k,
-                         const toml::node& n) { return read_nonempty(w, k, n, c.chronyc); }},
+                         const toml::node& n) { return read_program(w, k, n, c.chronyc); }},
     };
 }
 

@@ -23,6 +23,11 @@ struct SourceConfig {
     // PHCs other than vmclock's and KVM's (a NIC's) are used only when named here, by
     // clock_name, "ptpN" or device path.
     std::vector<std::string> allow_phc;
+    // Record every poll's raw readings to this file (filter/batch_trace.h), for replay in
+    // the clock lab; "" = off. At record_max_mb the file is renamed to <record>.1 (the
+    // previous .1 is dropped), so at most twice that is on disk.
+    std::string record;
+    int record_max_mb = 64;
     std::string sysfs_root = "/sys";  // moved only by tests
     std::string dev_root = "/dev";
 };
@@ -31,10 +36,12 @@ struct SourceConfig {
 struct DisruptionConfig {
     // A vmclock page read beside a PHC for its disruption marker; "" = none.
     std::string vmclock = "/dev/vmclock0";
-    // Detectors for a PHC with no vmclock page beside it.
+    // Detectors that find disruptions in the data, beside every source.
     bool step = true;
     double step_floor_us = 250;
     double step_sigma = 6.0;
+    // A step with no marker change is followed only after it has held this long.
+    double step_probation_s = 30;
     bool suspend = true;
     double suspend_threshold_ms = 1;
     bool frequency = true;
@@ -44,7 +51,7 @@ struct DisruptionConfig {
 struct ChronyConfig {
     std::string socket = "/run/chrony/vmrefclock.sock";
     std::string control_socket = "/run/chrony/chronyd.sock";  // "" = never reset chrony
-    int poll = 2;                     // the refclock's poll in chrony (log2 s), for hold-off timing
+    int poll = 2;                     // the refclock's poll in chrony (log2 s), for recovery timing
     std::string chronyc = "chronyc";  // program used for "reset sources"
 };
 

@@ -5,9 +5,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -21,9 +23,47 @@
 namespace vmrefclock {
 
 namespace {
+// How often the disruption signal is read between polls: a disruption noticed this much
+// late misses the refclock poll it falls before at most that often (50 ms in 4 s: 1.3 %).
+constexpr int64_t kWatchIntervalNs = 50'000'000;
+
+// Discovery runs again this often while there is no time source (and at once, after a
+// short settling delay, when a device appears in the watched directories).
+constexpr int64_t kDiscoveryIntervalNs = 5'000'000'000;
+constexpr int64_t kDeviceSettleNs = 200'000'000;
+// Polls brought forward by a re-created chrony socket are at least this far apart.
+constexpr int64_t kMinEarlyPollSpacingNs = 250'000'000;
+
 int64_t seconds_to_ns(double s) {
     return static_cast<int64_t>(std::llround(s * 1e9));
 }
+
+std::string directory_of(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string base_name(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Stands in for the time source while there is none, so the pipeline (and the status
+// it reports) exists from the start.
+class MissingSource : public Source {
+  public:
+    Result<Batch> poll(int) override { return make_error("no time source"); }
+    std::string describe() const override { return "no time source"; }
+};
+
+sigset_t handled_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&signals, s);
+    return signals;
+}
+
 }  // namespace
 
 class Daemon::SockSinkAdapter : public SampleSink {
@@ -32,6 +72,7 @@ class Daemon::SockSinkAdapter : public SampleSink {
     Status send(const Sample& sample, int64_t now_mono_ns) override {
         return sink_.send(sample, now_mono_ns);
     }
+    bool wait_read(int64_t timeout_ns) override { return sink_.wait_read(timeout_ns); }
     bool connected() const override { return sink_.connected(); }
     std::string last_error() const override { return sink_.last_error(); }
 
@@ -53,9 +94,15 @@ class Daemon::ControlAdapter : public ChronyResetter {
 Daemon::Daemon(Config config, std::string config_path)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
-      sock_(config_.chrony.socket),
+      // The back-off between reconnects never exceeds one chrony poll.
+      sock_(config_.chrony.socket,
+            std::clamp<int64_t>(seconds_to_ns(std::ldexp(1.0, config_.chrony.poll)),
+                                ChronySockSink::kMinBackoffNs, ChronySockSink::kMaxBackoffNs)),
       control_(loop_, config_.chrony.chronyc, config_.chrony.control_socket),
-      poll_timer_(loop_, [this] { on_poll(); }) {}
+      poll_timer_(loop_, [this] { on_poll(); }),
+      watch_timer_(loop_, [this] { on_watch(); }),
+      discovery_timer_(loop_, [this] { look_for_source(); }),
+      discovery_soon_(loop_, [this] { look_for_source(); }) {}
 
 Daemon::~Daemon() {
     if (signal_fd_ >= 0) {
@@ -64,50 +111,188 @@ Daemon::~Daemon() {
     }
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config_path) {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    sigaddset(&signals, SIGHUP);
+Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config_path,
+                                               const ChronycInfo& chronyc) {
+    sigset_t signals = handled_signals();
     // Blocked so they arrive only through the signalfd, on the loop.
     if (sigprocmask(SIG_BLOCK, &signals, nullptr) != 0) {
         return errno_error("sigprocmask", errno);
     }
-    auto sources = open_sources(config);
-    if (!sources) return sources.error();
     std::unique_ptr<Daemon> daemon(new Daemon(std::move(config), std::move(config_path)));
+    daemon->control_.set_options(chronyc_options(chronyc, geteuid() == 0));
     daemon->signal_fd_ = signalfd(-1, &signals, SFD_NONBLOCK | SFD_CLOEXEC);
     if (daemon->signal_fd_ < 0) {
         return errno_error("signalfd", errno);
     }
-    Status started = daemon->start(std::move(*sources));
+    Status started = daemon->start();
     if (!started) return started.error();
     return daemon;
 }
 
-Status Daemon::start(SourceSet sources) {
+Status Daemon::start() {
     started_mono_ns_ = read_clock_ns(CLOCK_MONOTONIC);
-    source_type_ = sources.type;
-    source_path_ = sources.path;
     sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
     control_adapter_ = std::make_unique<ControlAdapter>(control_);
-    // The default filter is the first one make_sample_filter knows.
-    auto filter = make_sample_filter(sample_filter_names().front());
-    if (!filter) return filter.error();
-    pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
-                                           *sink_adapter_, *control_adapter_);
+    // A reset is done when no other run follows it (requests during a run collapse into one).
+    control_.on_done = [this](bool ok, const std::string&) {
+        if (!control_.queued() && pipeline_) {
+            pipeline_->chrony_reset_done(ok, read_clock_ns(CLOCK_MONOTONIC));
+        }
+    };
     Status added = loop_.add(signal_fd_, EPOLLIN, [this](uint32_t) { on_signal(); });
     if (!added) return added;
+    // First: the instance lock beside the status socket keeps a second daemon from
+    // feeding the same chrony.
     if (Status status = start_status_server(); !status) return status;
-    const int64_t interval_ns = seconds_to_ns(config_.source.interval_s);
-    spdlog::info(
-        "vmrefclockd {} started: {} every {} s, {} readings; disruptions from {}; "
-        "feeding {}",
-        VMREFCLOCK_VERSION, pipeline_->source_description(), config_.source.interval_s,
-        config_.source.readings, pipeline_->disruption_signal(), config_.chrony.socket);
+    notifier_.status("starting");
+    watch_chrony_socket();
+    devices_at_start_ = present_devices(plan_sources(config_));
+    auto sources = open_sources(config_);
+    if (!sources) {
+        wait_for_source(sources.error().message);
+        return Ok{};
+    }
+    use_sources(std::move(*sources));
+    return Ok{};
+}
+
+void Daemon::use_sources(SourceSet sources) {
+    waiting_for_source_ = false;
+    discovery_timer_.disarm();
+    discovery_soon_.disarm();
+    device_watches_.clear();
+    source_type_ = sources.type;
+    source_path_ = sources.path;
+    // The default filter is the first one make_sample_filter knows.
+    auto filter = make_sample_filter(sample_filter_names().front());
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
+                                           *sink_adapter_, *control_adapter_);
+    if (!config_.source.record.empty()) {
+        if (!recorder_) {
+            recorder_ = std::make_unique<TraceRecorder>(
+                config_.source.record, static_cast<uint64_t>(config_.source.record_max_mb) << 20);
+            spdlog::info("recording raw readings to {} (at most {} MB, then {}.1)",
+                         config_.source.record, config_.source.record_max_mb,
+                         config_.source.record);
+        }
+        pipeline_->set_batch_recorder([this](const Batch& b) { recorder_->record(b); });
+    }
+    spdlog::info("vmrefclockd {}: {} every {} s, {} readings; disruptions from {}; feeding {}",
+                 VMREFCLOCK_VERSION, pipeline_->source_description(), config_.source.interval_s,
+                 config_.source.readings, pipeline_->disruption_signal(), config_.chrony.socket);
     notifier_.status("starting: " + pipeline_->source_description());
-    return poll_timer_.arm(1, interval_ns);  // first poll at once
+    const int64_t interval_ns = seconds_to_ns(config_.source.interval_s);
+    armed_interval_ns_ = interval_ns;
+    if (interval_ns > kWatchIntervalNs) watch_timer_.arm(kWatchIntervalNs, kWatchIntervalNs);
+    poll_timer_.arm(1, interval_ns);  // first poll at once
+}
+
+// No time source (a guest without a PHC or page, or a module not loaded yet): stay up
+// in no-source, tell systemd we are ready, and pick a source up when one appears.
+void Daemon::wait_for_source(const std::string& reason) {
+    waiting_for_source_ = true;
+    source_type_.clear();
+    source_path_.clear();
+    auto filter = make_sample_filter(sample_filter_names().front());
+    SourceSet none;
+    none.time = std::make_unique<MissingSource>();
+    none.disruption_signal = "none";
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(none), std::move(*filter),
+                                           *sink_adapter_, *control_adapter_);
+    const int64_t now = read_clock_ns(CLOCK_MONOTONIC);
+    pipeline_->report_no_source(reason + "; looking again every " +
+                                    std::to_string(kDiscoveryIntervalNs / 1'000'000'000) +
+                                    " s and when a clock device appears",
+                                now);
+    watch_for_sources();
+    // The watchdog is fed by the discovery timer, which runs at least this often.
+    int64_t tick = kDiscoveryIntervalNs;
+    if (auto w = notifier_.watchdog_interval_ns()) tick = std::min(tick, *w / 4);
+    discovery_timer_.arm(tick, tick);
+    notifier_.status(std::string(to_string(pipeline_->state())) + ": " + pipeline_->reason());
+    if (!ready_sent_) {
+        notifier_.ready();
+        ready_sent_ = true;
+    }
+    notifier_.watchdog();
+}
+
+void Daemon::watch_for_sources() {
+    if (!device_watches_.empty()) return;
+    std::vector<std::string> dirs = {config_.source.dev_root};
+    if (!config_.source.path.empty()) dirs.push_back(directory_of(config_.source.path));
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    for (const auto& dir : dirs) {
+        // Devices appear, then udev sets their group: wait a moment, then look.
+        auto watch = DirectoryWatch::create(loop_, dir, [this](const std::string&) {
+            if (waiting_for_source_) discovery_soon_.arm(kDeviceSettleNs, 0);
+        });
+        if (watch) {
+            device_watches_.push_back(std::move(*watch));
+        } else {
+            spdlog::debug("cannot watch {} for clock devices: {}", dir, watch.error().message);
+        }
+    }
+}
+
+void Daemon::look_for_source() {
+    if (!waiting_for_source_) return;
+    notifier_.watchdog();  // the loop is alive, and nothing else pings while waiting
+    auto sources = open_sources(config_);
+    if (!sources && notifier_.enabled()) {
+        const SourcePlan plan = plan_sources(config_);
+        if (device_appeared_after_start(sources.error(), plan.path, devices_at_start_)) {
+            spdlog::info(
+                "{} appeared after the service started and its device cgroup refuses it "
+                "({}): exiting with status {} so that systemd starts the service again with "
+                "the device allowed",
+                plan.path, sources.error().message, kRestartExitStatus);
+            exit_status_ = kRestartExitStatus;
+            notifier_.stopping();
+            loop_.stop();
+            return;
+        }
+    }
+    if (!sources) {
+        pipeline_->report_no_source(sources.error().message + "; looking again every " +
+                                        std::to_string(kDiscoveryIntervalNs / 1'000'000'000) +
+                                        " s and when a clock device appears",
+                                    read_clock_ns(CLOCK_MONOTONIC));
+        notifier_.status(std::string(to_string(pipeline_->state())) + ": " + pipeline_->reason());
+        return;
+    }
+    spdlog::info("time source found: {} {}", sources->type, sources->path);
+    use_sources(std::move(*sources));
+}
+
+// chronyd re-creates its SOCK socket when it restarts: seen here, the next sample goes
+// to it at once instead of after the back-off.
+void Daemon::watch_chrony_socket() {
+    const std::string name = base_name(config_.chrony.socket);
+    auto watch = DirectoryWatch::create(loop_, directory_of(config_.chrony.socket),
+                                        [this, name](const std::string& changed) {
+                                            if (changed.empty() || changed == name) {
+                                                on_chrony_directory(changed);
+                                            }
+                                        });
+    if (watch) {
+        chrony_watch_ = std::move(*watch);
+    } else {
+        spdlog::info("not watching {} ({}): a restarted chronyd is found within one poll",
+                     directory_of(config_.chrony.socket), watch.error().message);
+    }
+}
+
+void Daemon::on_chrony_directory(const std::string&) {
+    struct stat st {};
+    if (stat(config_.chrony.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
+    if (!sock_.socket_appeared() || waiting_for_source_) return;
+    const int64_t now = read_clock_ns(CLOCK_MONOTONIC);
+    if (now - last_early_poll_ns_ < kMinEarlyPollSpacingNs) return;
+    last_early_poll_ns_ = now;
+    spdlog::debug("chrony socket {} appeared: polling now", config_.chrony.socket);
+    poll_timer_.arm(1, armed_interval_ns_);
 }
 
 Status Daemon::start_status_server() {
@@ -128,15 +313,30 @@ Status Daemon::start_status_server() {
                                          recent.end());
     };
     callbacks.reset = [this](const std::string& reason) -> Status {
+        if (waiting_for_source_) return make_error("there is no time source to reset");
         pipeline_->disrupt({Disruption::Cause::manual, reason.empty() ? "operator reset" : reason},
                            read_clock_ns(CLOCK_MONOTONIC), read_clock_ns(CLOCK_REALTIME));
         return Ok{};
     };
-    callbacks.sources = [this] { return list_sources(config_); };
+    callbacks.sources = [this] { return sources_report(); };
     auto server = StatusServer::create(loop_, options, std::move(callbacks));
     if (!server) return server.error();
     status_server_ = std::move(*server);
+    status_server_->on_lock_lost = [this](const std::string& why) {
+        fatal_ = make_error("giving way to another vmrefclockd: " + why);
+        notifier_.stopping();
+        loop_.stop();
+    };
     return Ok{};
+}
+
+std::string Daemon::sources_report() const {
+    std::string report = list_sources(config_);
+    report += "in use: ";
+    report += waiting_for_source_ ? std::string("none (the daemon is looking for a source)")
+                                  : pipeline_->source_description() + "; disruptions from " +
+                                        pipeline_->disruption_signal();
+    return report + "\n";
 }
 
 StatusSnapshot Daemon::snapshot() const {
@@ -146,17 +346,38 @@ StatusSnapshot Daemon::snapshot() const {
 }
 
 Status Daemon::run() {
-    return loop_.run();
+    Status ran = loop_.run();
+    if (!ran || fatal_) exit_status_ = 1;
+    if (!ran) return ran;
+    if (fatal_) return *fatal_;
+    return Ok{};
 }
 
 void Daemon::on_poll() {
     PollClocks clocks;
     clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
+    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
+    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
+    pipeline_->poll(clocks);
+    // Faster while chrony recovers from a start or disruption (see HoldOff).
+    const int64_t interval_ns =
+        pipeline_->sampling_interval_ns(seconds_to_ns(config_.source.interval_s));
+    if (interval_ns != armed_interval_ns_ && poll_timer_.arm(interval_ns, interval_ns)) {
+        armed_interval_ns_ = interval_ns;
+    }
+    notify_after_poll();
+}
+
+void Daemon::on_watch() {
+    if (!pipeline_->can_watch()) return;
+    PollClocks clocks;
+    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    pipeline_->poll(clocks);
-    notify_after_poll();
+    if (pipeline_->watch(clocks)) on_poll();  // the new clock's first sample, now
 }
 
 void Daemon::notify_after_poll() {
@@ -176,15 +397,33 @@ void Daemon::notify_after_poll() {
 void Daemon::on_signal() {
     signalfd_siginfo info{};
     while (read(signal_fd_, &info, sizeof info) == sizeof info) {
-        if (info.ssi_signo == SIGHUP) {
-            reload();
-        } else {
-            spdlog::info("signal {} received, stopping",
-                         strsignal(static_cast<int>(info.ssi_signo)));
-            notifier_.stopping();
-            loop_.stop();
+        switch (info.ssi_signo) {
+            case SIGHUP:
+                reload();
+                break;
+            case SIGUSR1:
+                log_status();
+                break;
+            default:
+                spdlog::info("signal {} received, stopping",
+                             strsignal(static_cast<int>(info.ssi_signo)));
+                notifier_.stopping();
+                loop_.stop();
+                return;
         }
     }
+}
+
+// SIGUSR1: one line with the state, for an operator without access to the socket.
+void Daemon::log_status() const {
+    const StatusSnapshot s = snapshot();
+    std::string line = fmt::format("status: {}: {}", to_string(s.state), s.reason);
+    if (s.offset_ns) line += fmt::format("; offset {}", format_offset(*s.offset_ns));
+    line += fmt::format(
+        "; {} polls, {} samples sent, {} held back; chrony {} ({})", s.polls, s.samples_sent,
+        s.samples_rejected, s.chrony.socket,
+        s.chrony.connected ? "connected" : s.chrony.last_error.value_or("not connected"));
+    spdlog::info("{}", line);
 }
 
 void Daemon::reload() {
@@ -202,7 +441,9 @@ void Daemon::reload() {
     if (fresh->source.interval_s != config_.source.interval_s) {
         config_.source.interval_s = fresh->source.interval_s;
         const int64_t interval_ns = seconds_to_ns(config_.source.interval_s);
-        poll_timer_.arm(interval_ns, interval_ns);
+        if (!waiting_for_source_ && poll_timer_.arm(interval_ns, interval_ns)) {
+            armed_interval_ns_ = interval_ns;
+        }
     }
     config_.log = fresh->log;
     spdlog::info(

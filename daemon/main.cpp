@@ -1,24 +1,48 @@
 // vmrefclockd: feeds the hypervisor's clock to chrony and survives live migration.
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
 #include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 #include "config/config.h"
+#include "config/recovery_notes.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/source_setup.h"
+#include "daemon/startup_checks.h"
+#include "filter/text.h"
+
+namespace {
+
+// Every message about the configuration or the system is one line of bounded length,
+// whatever the file held.
+constexpr size_t kMaxMessageBytes = 1024;
+
+void print_error(const std::string& message) {
+    std::fprintf(stderr, "vmrefclockd: %s\n",
+                 vmrefclock::printable_text(message, kMaxMessageBytes).c_str());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     using namespace vmrefclock;
+    // A closed stderr (`vmrefclockd ... 2>&1 | head -1`) or a client that went away is an
+    // error value on write, not a reason to die. SIGUSR2 has no use: ignored, so a stray
+    // one does not end the daemon. (SIGUSR1 logs the status; see vmrefclockd(8).)
+    signal(SIGPIPE, SIG_IGN);
+    signal(SIGUSR2, SIG_IGN);
+
     CLI::App app{"vmrefclockd: the hypervisor's clock for chrony, correct across live migration"};
     std::string config_path = "/etc/vmrefclock/vmrefclockd.toml";
     bool check_config = false;
     bool list = false;
     app.add_option("-c,--config", config_path, "configuration file (TOML)");
-    app.add_flag("--check-config", check_config, "validate the configuration and exit");
+    app.add_flag("--check-config", check_config,
+                 "validate the configuration as startup does (groups, chronyc, timing) and exit");
     app.add_flag("--list-sources", list,
                  "print the clocks found, which one would be used and why, and exit");
     app.set_version_flag("--version", std::string("vmrefclockd ") + VMREFCLOCK_VERSION);
@@ -34,30 +58,39 @@ int main(int argc, char** argv) {
     }
     auto config = load_config(config_path);
     if (!config) {
-        std::fprintf(stderr, "vmrefclockd: %s\n", config.error().message.c_str());
+        print_error(config.error().message);
         return 1;
     }
     if (list) {
         std::fputs(list_sources(*config).c_str(), stdout);
         return 0;
     }
+    // The same checks, the same words, for --check-config and for startup.
+    const StartupCheck checked = check_startup(*config);
     if (check_config) {
-        std::printf("%s: configuration is valid\n", config_path.c_str());
+        for (const auto& w : checked.warnings) print_error("warning: " + w);
+    }
+    if (!checked.errors.empty()) {
+        for (const auto& e : checked.errors) print_error(e);
+        return 1;
+    }
+    if (check_config) {
+        std::printf("%s: configuration is valid\n",
+                    printable_text(config_path, kMaxMessageBytes).c_str());
+        for (const auto& note : recovery_notes(*config)) std::printf("note: %s\n", note.c_str());
         return 0;
     }
     if (Status logging = setup_logging(config->log.level); !logging) {
-        std::fprintf(stderr, "vmrefclockd: %s\n", logging.error().message.c_str());
+        print_error(logging.error().message);
         return 1;
     }
-    auto daemon = Daemon::create(std::move(*config), config_path);
+    for (const auto& w : checked.warnings) spdlog::warn("{}", printable_text(w, kMaxMessageBytes));
+    auto daemon = Daemon::create(std::move(*config), config_path, checked.chronyc);
     if (!daemon) {
         spdlog::critical("cannot start: {}", daemon.error().message);
         return 1;
     }
     Status ran = (*daemon)->run();
-    if (!ran) {
-        spdlog::critical("event loop failed: {}", ran.error().message);
-        return 1;
-    }
-    return 0;
+    if (!ran) spdlog::critical("{}", ran.error().message);
+    return (*daemon)->exit_status();
 }

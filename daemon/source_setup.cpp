@@ -1,6 +1,10 @@
 #include "daemon/source_setup.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <cstring>
+#include <sstream>
 
 #include "sources/ptp/ptp_device.h"
 #include "sources/ptp/ptp_source.h"
@@ -11,6 +15,7 @@ namespace vmrefclock {
 namespace {
 
 constexpr const char* kStandardVmclock = "/dev/vmclock0";
+constexpr const char* kDataDetectors = "data detectors (step, suspend, frequency)";
 
 Result<std::unique_ptr<Source>> open_ptp(const Config& config, const std::string& path) {
     auto method = parse_ptp_method(config.source.method);
@@ -30,26 +35,100 @@ Result<std::unique_ptr<Source>> open_vmclock(const std::string& path) {
     return std::unique_ptr<Source>(std::move(*source));
 }
 
-// A PHC's companion: the vmclock page for its disruption marker, when there is one.
-Status add_signal(const Config& config, SourceSet& set) {
-    const std::string& path = config.disruption.vmclock;
-    if (!path.empty()) {
-        auto signal = VmclockSignal::open(path);
-        if (signal) {
-            set.signal = std::move(*signal);
-            set.disruption_signal = set.signal->describe() + " (disruption marker)";
-            return Ok{};
-        }
-        // A configured page that exists but is broken is a setup error; an absent one is
-        // simply a host without vmclock.
-        if (signal.error().code != ENOENT) return signal.error();
+std::string quoted(const std::string& s) {
+    return "\"" + s + "\"";
+}
+
+// A PHC's companion: the configured vmclock page, when there is one.
+void plan_signal(const Config& config, SourcePlan& plan) {
+    const std::string& page = config.disruption.vmclock;
+    if (page.empty()) return;
+    VmclockPageProbe probe = probe_vmclock(page);
+    if (!probe.exists) return;  // a host without vmclock: the data detectors
+    plan.signal_path = page;
+    // A configured page that exists but is broken is a setup error.
+    if (!probe.error.empty()) plan.signal_problem = "vmclock page " + page + ": " + probe.error;
+}
+
+void plan_configured_vmclock(const Config& config, SourcePlan& plan) {
+    plan.type = "vmclock";
+    plan.path = config.source.path.empty() ? kStandardVmclock : config.source.path;
+    plan.signal_path = plan.path;
+    plan.configured = "[source] type = \"vmclock\"" +
+                      (config.source.path.empty() ? std::string(" (path: the standard page)")
+                                                  : ", path = " + quoted(config.source.path));
+    VmclockPageProbe probe = probe_vmclock(plan.path);
+    if (!probe.exists) {
+        plan.problem = plan.path + " does not exist";
+    } else if (!probe.error.empty()) {
+        plan.problem = probe.error;
+    } else if (probe.marker_only) {
+        plan.problem = "the page is marker-only (no time in it)";
     }
-    set.data_detectors = true;
-    set.disruption_signal = "data detectors (step, suspend, frequency)";
-    return Ok{};
+    plan.reason = "the configuration names this page";
+}
+
+void plan_configured_ptp(const Config& config, SourcePlan& plan) {
+    plan.type = "ptp";
+    plan.path = config.source.path;
+    plan.configured = "[source] type = \"ptp\", path = " + quoted(config.source.path);
+    struct stat st {};
+    if (stat(plan.path.c_str(), &st) != 0) {
+        plan.problem = plan.path + ": " + std::strerror(errno);
+    } else if (!S_ISCHR(st.st_mode)) {
+        plan.problem = plan.path + " is not a character device";
+    }
+    plan.reason = "the configuration names this PHC";
+    plan_signal(config, plan);
+}
+
+// Discovery's choice, limited to PHCs for type = "ptp".
+void plan_discovered(const Config& config, SourcePlan& plan) {
+    const DiscoveryResult& found = plan.found;
+    const bool ptp_only = config.source.type == "ptp";
+    if (ptp_only) plan.configured = "[source] type = \"ptp\" (path: the best PHC found)";
+    plan.reason = found.reason;
+    if (found.time_source == TimeSourceKind::phc) {
+        plan.type = "ptp";
+        plan.path = found.time_source_path;
+        // Discovery looked for a page beside the PHC; the daemon reads the one the
+        // config names, if any.
+        plan.reason = found.reason.substr(0, found.reason.find(';'));
+        plan_signal(config, plan);
+        if (!plan.signal_path.empty()) {
+            plan.reason += "; the vmclock page beside it signals disruptions";
+        } else {
+            plan.reason += config.disruption.vmclock.empty() ? "; [disruption] vmclock = \"\": "
+                                                             : "; no vmclock page: ";
+            plan.reason +=
+                "disruptions are detected from the data (step, suspend, frequency "
+                "detectors)";
+        }
+    } else if (found.time_source == TimeSourceKind::vmclock_page && !ptp_only) {
+        plan.type = "vmclock";
+        plan.path = found.time_source_path;
+        plan.signal_path = plan.path;
+    } else if (ptp_only) {
+        plan.reason = "no usable PTP clock: " + found.reason;
+    }
 }
 
 }  // namespace
+
+std::string SourcePlan::time_source_text() const {
+    if (type.empty()) return "none";
+    std::string text = type + " " + path;
+    if (type == "ptp" && found.chosen() && found.chosen()->device_path == path) {
+        text += " (" + found.chosen()->clock_name + ")";
+    }
+    return text;
+}
+
+std::string SourcePlan::disruption_signal_text() const {
+    if (type.empty()) return "none";
+    if (type == "vmclock") return "the same vmclock page";
+    return signal_path.empty() ? kDataDetectors : "vmclock page " + signal_path;
+}
 
 DiscoveryResult discover(const Config& config) {
     DiscoveryOptions options;
@@ -63,72 +142,93 @@ DiscoveryResult discover(const Config& config) {
     return discover_sources(options);
 }
 
-std::string configured_device(const Config& config) {
+SourcePlan plan_sources(const Config& config) {
+    SourcePlan plan;
+    plan.found = discover(config);
     if (config.source.type == "vmclock") {
-        return config.source.path.empty() ? kStandardVmclock : config.source.path;
+        plan_configured_vmclock(config, plan);
+    } else if (config.source.type == "ptp" && !config.source.path.empty()) {
+        plan_configured_ptp(config, plan);
+    } else {
+        plan_discovered(config, plan);
     }
-    return config.source.type == "ptp" ? config.source.path : "";
+    // Discovery's mark goes where the plan's PHC is, not where discovery would have gone.
+    plan.found.chosen_phc = -1;
+    for (size_t i = 0; i < plan.found.phcs.size(); ++i) {
+        if (plan.type == "ptp" && plan.found.phcs[i].device_path == plan.path) {
+            plan.found.chosen_phc = static_cast<int>(i);
+        }
+    }
+    return plan;
+}
+
+std::string format_source_plan(const SourcePlan& plan) {
+    std::ostringstream out;
+    out << format_discovery_found(plan.found);
+    if (!plan.configured.empty()) out << "configured: " << plan.configured << "\n";
+    out << "time source: " << plan.time_source_text();
+    if (!plan.problem.empty()) out << " (not usable now: " << plan.problem << ")";
+    out << "\n";
+    if (!plan.type.empty()) {
+        out << "disruption signal: " << plan.disruption_signal_text();
+        if (!plan.signal_problem.empty()) out << " (not usable: " << plan.signal_problem << ")";
+        out << "\n";
+    }
+    out << "reason: " << plan.reason << "\n";
+    return out.str();
 }
 
 std::string list_sources(const Config& config) {
-    return format_discovery(discover(config));
+    return format_source_plan(plan_sources(config));
 }
 
 Result<SourceSet> open_sources(const Config& config) {
+    const SourcePlan plan = plan_sources(config);
+    if (plan.type.empty()) {
+        return make_error("no time source found: " + plan.reason +
+                          " (vmrefclockd --list-sources shows what was looked at)");
+    }
     SourceSet set;
-    const std::string& type = config.source.type;
-    if (type == "vmclock") {
-        set.type = "vmclock";
-        set.path = configured_device(config);
-        auto time = open_vmclock(set.path);
+    set.type = plan.type;
+    set.path = plan.path;
+    if (plan.type == "vmclock") {
+        auto time = open_vmclock(plan.path);
         if (!time) return time.error();
         set.time = std::move(*time);
-        set.disruption_signal = "the same vmclock page (disruption marker)";
+        set.disruption_signal = "the same vmclock page (disruption marker), and the data detectors";
         return set;
     }
-    if (type == "ptp") {
-        std::string path = config.source.path;
-        if (path.empty()) {
-            DiscoveryResult found = discover(config);
-            if (found.time_source != TimeSourceKind::phc) {
-                return make_error("no usable PTP clock: " + found.reason);
-            }
-            path = found.time_source_path;
-        }
-        set.type = "ptp";
-        set.path = path;
-        auto time = open_ptp(config, path);
-        if (!time) return time.error();
-        set.time = std::move(*time);
-        if (Status s = add_signal(config, set); !s) return s.error();
-        return set;
+    auto time = open_ptp(config, plan.path);
+    if (!time) return time.error();
+    set.time = std::move(*time);
+    if (!plan.signal_problem.empty()) return make_error(plan.signal_problem);
+    if (!plan.signal_path.empty()) {
+        auto signal = VmclockSignal::open(plan.signal_path);
+        if (!signal) return signal.error();
+        set.signal = std::move(*signal);
+        set.disruption_signal =
+            set.signal->describe() + " (disruption marker), and the data detectors";
+    } else {
+        set.data_detectors = true;
+        set.disruption_signal = kDataDetectors;
     }
-    // auto
-    DiscoveryResult found = discover(config);
-    switch (found.time_source) {
-        case TimeSourceKind::phc: {
-            set.type = "ptp";
-            set.path = found.time_source_path;
-            auto time = open_ptp(config, found.time_source_path);
-            if (!time) return time.error();
-            set.time = std::move(*time);
-            if (Status s = add_signal(config, set); !s) return s.error();
-            return set;
-        }
-        case TimeSourceKind::vmclock_page: {
-            set.type = "vmclock";
-            set.path = found.vmclock_path;
-            auto time = open_vmclock(found.vmclock_path);
-            if (!time) return time.error();
-            set.time = std::move(*time);
-            set.disruption_signal = "the same vmclock page (disruption marker)";
-            return set;
-        }
-        case TimeSourceKind::none:
-            break;
+    return set;
+}
+
+std::set<std::string> present_devices(const SourcePlan& plan) {
+    std::set<std::string> out;
+    for (const PhcCandidate& c : plan.found.phcs) {
+        if (c.device_exists) out.insert(c.device_path);
     }
-    return make_error("no time source found: " + found.reason +
-                      " (vmrefclockd --list-sources shows what was looked at)");
+    if (plan.found.vmclock.exists) out.insert(plan.found.vmclock_path);
+    struct stat st {};
+    if (!plan.path.empty() && stat(plan.path.c_str(), &st) == 0) out.insert(plan.path);
+    return out;
+}
+
+bool device_appeared_after_start(const Error& error, const std::string& path,
+                                 const std::set<std::string>& present_at_start) {
+    return error.code == EPERM && !path.empty() && present_at_start.count(path) == 0;
 }
 
 DataDisruptionOptions detector_options(const DisruptionConfig& config) {
@@ -140,6 +240,12 @@ DataDisruptionOptions detector_options(const DisruptionConfig& config) {
     options.suspend.threshold_ns = static_cast<int64_t>(config.suspend_threshold_ms * 1e6);
     options.frequency_enabled = config.frequency;
     options.frequency.bound_ppm = config.frequency_bound_ppm;
+    return options;
+}
+
+StepGuardOptions step_guard_options(const DisruptionConfig& config) {
+    StepGuardOptions options;
+    options.probation_ns = static_cast<int64_t>(config.step_probation_s * 1e9);
     return options;
 }
 

@@ -16,6 +16,20 @@ constexpr double kMaxBoundNs = 1e18;
 constexpr double kMaxPredictionS = 3600;
 constexpr int kMinGateSamples = 8;
 constexpr double kEarlyGateNs = 10'000;
+// The sent bound: this many standard errors of the fitted value (from the fit's residual
+// scatter), more for few samples, whose scatter is itself uncertain (as Student's t).
+constexpr double kBoundSigmas = 4.5;
+constexpr double kFewSamplesInflation = 4.0;
+
+// The sent error bound of a fit's value, without the host's error: statistical, so that
+// it is tight (the half-delays through the fit are a worst case that is 5-50x the real
+// error). With fewer than 4 samples the scatter says too little: then not below the
+// half-delays through the fit.
+double statistical_bound(const LineFit& fit) {
+    const double n = std::max(fit.n, 3);
+    const double stat = kBoundSigmas * (1.0 + kFewSamplesInflation / (n - 2.0)) * fit.noise_stddev;
+    return fit.n < 4 ? std::max(stat, fit.bias_bound) : stat;
+}
 
 struct Valid {
     int64_t mid_ns;
@@ -62,6 +76,7 @@ void RobustFilter::clear_model() {
     window_.clear();
     pending_.clear();
     lines_.clear();
+    tracker_.reset();
     model_.reset();
     pred_err_.fill(kNaN);
     estimate_.reset();
@@ -106,14 +121,20 @@ std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) c
     Prediction p;
     p.fit = at(*model_, dt_s);
     p.offset_ns = model_offset_ns_ + p.fit.value;
-    p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev +
-                 (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    const double drift =
+        (3.0 * p.fit.slope_stddev + options_.drift_allowance_ns_per_s) * std::abs(dt_s);
+    p.bound_ns = p.fit.bias_bound + 3.0 * p.fit.noise_stddev + drift;
+    p.sent_bound_ns = statistical_bound(p.fit) + drift;
     // As in emit_fit: no further from the samples than they are from each other.
     const double span = model_hi_ns_ - model_lo_ns_;
     const double clamped = std::clamp(p.offset_ns, model_lo_ns_ - span, model_hi_ns_ + span);
     p.bound_ns += std::abs(clamped - p.offset_ns);
+    p.sent_bound_ns += std::abs(clamped - p.offset_ns);
     p.offset_ns = clamped;
-    if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns)) return std::nullopt;
+    if (!std::isfinite(p.offset_ns) || !std::isfinite(p.bound_ns) ||
+        !std::isfinite(p.sent_bound_ns)) {
+        return std::nullopt;
+    }
     return p;
 }
 
@@ -191,7 +212,25 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
     model_lo_ns_ = lo;
     model_hi_ns_ = hi;
     double offset = c.offset_ns + fit.value;
-    double bound = fit.bias_bound + 3.0 * fit.noise_stddev;
+    double bound = statistical_bound(fit);
+    // The host-error tracker's estimate of the clock, once its bank has scored enough
+    // samples to know the host's error from the clock's wander (host_error_tracker.h):
+    // measured in the lab it is better than the line in every scenario (it keeps the
+    // host's correlated re-anchoring error out, which no straight-line window can). The
+    // line still gives the bound: an estimate better than the line has an error nearly
+    // orthogonal to its difference from the line, so the line's error covers its error;
+    // the difference is added in quadrature so that where the two disagree much (where
+    // that argument is weakest) the bound widens.
+    // A tracker further from the line than the line's worst-case error (half-delays and
+    // 3 standard errors, as the gate's) has lost the clock: it starts again.
+    if (std::optional<HostErrorTracker::Estimate> t = tracker_.estimate()) {
+        if (std::abs(t->offset_ns - offset) <= fit.bias_bound + 3.0 * fit.noise_stddev) {
+            bound = std::hypot(bound, t->offset_ns - offset);
+            offset = t->offset_ns;
+        } else {
+            tracker_.reset();
+        }
+    }
     // Never further from the window's samples than they are from each other: a line
     // through nearly coincident times could otherwise extrapolate to absurdity.
     const double clamped = std::clamp(offset, lo - (hi - lo), hi + (hi - lo));
@@ -272,7 +311,8 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                 s.time_ns = min_it->mid_ns;
                 s.offset_ns = p->offset_ns;
                 s.delay_ns = min_it->delay_ns;
-                const double bound = std::min(p->bound_ns + host_error + precision, kMaxBoundNs);
+                const double bound =
+                    std::min(p->sent_bound_ns + host_error + precision, kMaxBoundNs);
                 s.error_ns = static_cast<int64_t>(std::ceil(bound));
                 s.readings_used = 0;
                 return s;
@@ -348,6 +388,8 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                     clear_model();
                     window_.assign(restart.begin(), restart.end());
                     window_.push_back(c);
+                    for (const Candidate& w : window_)
+                        tracker_.update(w.time_ns, w.offset_ns, w.err_ns);
                     return emit_fit(c, host_error, precision);
                 }
             }
@@ -360,6 +402,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     pending_.clear();
 
     learn_window_errors(c);
+    tracker_.update(c.time_ns, c.offset_ns, c.err_ns);
     window_.push_back(c);
     while (window_.size() > static_cast<size_t>(kWindowSizes.back())) window_.pop_front();
     remember_window_lines();

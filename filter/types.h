@@ -49,6 +49,14 @@ struct HostInfo {
     Maintenance maintenance = Maintenance::none;
 };
 
+// A vmclock page's counter period beside the guest's own measurement of the same counter
+// (against CLOCK_MONOTONIC_RAW), for the counter-rate plausibility gate.
+struct CounterRateCheck {
+    double page_period_s = 0;         // of the read in the batch farthest from the measurement
+    double measured_hz = 0;           // the guest's measurement of its counter
+    double measured_uncertainty = 0;  // relative (1e-6 = 1 ppm)
+};
+
 // One poll's worth of data from a source.
 struct Batch {
     std::vector<Reading> readings;
@@ -57,6 +65,8 @@ struct Batch {
     // Set when the source is present but cannot give UTC now (marker-only page,
     // TAI without offset, monotonic or smeared time); readings are then empty.
     std::string unusable_reason;
+    // Set by a source that publishes a counter period (the vmclock page).
+    std::optional<CounterRateCheck> counter_rate;
 };
 
 // One filtered measurement per poll, the unit sent to chrony.

@@ -80,8 +80,12 @@ void ChronyControl::reset_sources(std::string reason) {
 void ChronyControl::start() {
     output_.clear();
     timed_out_ = false;
-    spdlog::info("resetting chrony sources ({}): {} -h {} reset sources", reason_, chronyc_,
-                 control_socket_);
+    std::vector<std::string> args = {chronyc_};
+    args.insert(args.end(), options_.begin(), options_.end());
+    args.insert(args.end(), {"-h", control_socket_, "reset", "sources"});
+    std::string command;
+    for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+    spdlog::info("resetting chrony sources ({}): {}", reason_, command);
 
     auto fail_spawn = [this](std::string error) {
         // Reported from the loop so that on_done never runs inside reset_sources().
@@ -116,7 +120,6 @@ void ChronyControl::start() {
     posix_spawnattr_setflags(
         &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
 
-    std::vector<std::string> args = {chronyc_, "-h", control_socket_, "reset", "sources"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -234,11 +237,11 @@ void ChronyControl::finish(bool ok, std::string detail) {
         spdlog::warn("chrony reset ({}) failed: {}", reason_, detail);
     }
     const bool run_again = queued_;
-    queued_ = false;
     std::string next_reason = std::move(queued_reason_);
-    // A copy: the callback may replace on_done.
+    // A copy: the callback may replace on_done. queued() still says whether a run follows.
     auto callback = on_done;
     if (callback) callback(ok, detail);
+    queued_ = false;
     if (run_again && !busy()) {
         reason_ = std::move(next_reason);
         start();

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "ipc/event_loop.h"
 
@@ -25,6 +26,10 @@ class ChronyControl {
     ChronyControl(const ChronyControl&) = delete;
     ChronyControl& operator=(const ChronyControl&) = delete;
 
+    // Options placed before "-h <control_socket>", e.g. {"-u", "root"} for a chronyc
+    // that would drop root to its own user (chrony 4.8 built with a chronyc user).
+    void set_options(std::vector<std::string> options) { options_ = std::move(options); }
+
     // False when control_socket is empty: reset_sources() then does nothing.
     bool enabled() const { return !control_socket_.empty(); }
 
@@ -36,7 +41,8 @@ class ChronyControl {
     // Called on the loop thread when a run ends, including when chronyc cannot be
     // started at all; never from inside reset_sources(). `detail` is the exit status
     // (or the spawn error or timeout) followed by what chronyc printed.
-    // It may call reset_sources() but must not destroy this object.
+    // It may call reset_sources() but must not destroy this object. During it, queued()
+    // says whether another run (of requests made during this one) follows.
     std::function<void(bool ok, const std::string& detail)> on_done;
 
     bool busy() const { return pid_ > 0 || spawn_failed_; }
@@ -55,6 +61,7 @@ class ChronyControl {
     EventLoop& loop_;
     std::string chronyc_;
     std::string control_socket_;
+    std::vector<std::string> options_;
     int64_t timeout_ns_;
 
     pid_t pid_ = -1;

@@ -1,6 +1,8 @@
 #include "ipc/chrony_sock.h"
 
+#include <linux/sockios.h>
 #include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -8,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+
+#include "sources/system_clock.h"
 
 namespace vmrefclock {
 
@@ -55,7 +59,8 @@ SockSample to_sock_sample(const Sample& sample) {
     return s;
 }
 
-ChronySockSink::ChronySockSink(std::string socket_path) : path_(std::move(socket_path)) {}
+ChronySockSink::ChronySockSink(std::string socket_path, int64_t max_backoff_ns)
+    : path_(std::move(socket_path)), max_backoff_ns_(std::max(kMinBackoffNs, max_backoff_ns)) {}
 
 ChronySockSink::~ChronySockSink() {
     close_socket();
@@ -105,20 +110,20 @@ Status ChronySockSink::send_datagram(const SockSample& datagram) {
 }
 
 Status ChronySockSink::fail(Error error, int64_t now_mono_ns) {
-    const bool was_delivering = delivered_since_connect_ || backoff_ns_ == 0;
     close_socket();
-    backoff_ns_ = backoff_ns_ == 0 ? kMinBackoffNs : std::min(backoff_ns_ * 2, kMaxBackoffNs);
+    backoff_ns_ = backoff_ns_ == 0 ? kMinBackoffNs : std::min(backoff_ns_ * 2, max_backoff_ns_);
     retry_at_mono_ns_ = now_mono_ns + backoff_ns_;
-    std::string message = "chrony socket " + path_ + ": " + error.message + " (retry in " +
-                          seconds_text(backoff_ns_) + ")";
-    // One warning when the feed breaks; the retries while chronyd stays away are debug.
-    if (was_delivering || error.message != last_error_) {
-        spdlog::warn("{}", message);
-    } else {
-        spdlog::debug("{}", message);
-    }
+    spdlog::debug("chrony socket {}: {} (next connect in {})", path_, error.message,
+                  seconds_text(backoff_ns_));
     last_error_ = error.message;
-    return make_error(std::move(message), error.code);
+    last_error_code_ = error.code;
+    return make_error("chrony socket " + path_ + ": " + error.message, error.code);
+}
+
+bool ChronySockSink::socket_appeared() {
+    if (fd_ >= 0) return false;
+    retry_at_mono_ns_ = 0;
+    return true;
 }
 
 Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
@@ -130,10 +135,8 @@ Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
         const bool fresh = fd_ < 0;
         if (fresh) {
             if (backoff_ns_ != 0 && now_mono_ns < retry_at_mono_ns_) {
-                return make_error("chrony socket " + path_ + ": not connected (" + last_error_ +
-                                      "; retry in " +
-                                      seconds_text(retry_at_mono_ns_ - now_mono_ns) + ")",
-                                  ENOTCONN);
+                // The same text as the failure that started the back-off.
+                return make_error("chrony socket " + path_ + ": " + last_error_, last_error_code_);
             }
             if (auto c = connect_socket(); !c) return fail(c.error(), now_mono_ns);
         }
@@ -141,13 +144,14 @@ Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
         auto s = send_datagram(datagram);
         if (s) {
             if (backoff_ns_ != 0 || !delivered_since_connect_) {
-                spdlog::info("chrony socket {}: delivering samples", path_);
+                spdlog::debug("chrony socket {}: delivering samples", path_);
             }
             ++sent_;
             backoff_ns_ = 0;
             retry_at_mono_ns_ = 0;
             delivered_since_connect_ = true;
             last_error_.clear();
+            last_error_code_ = 0;
             return Ok{};
         }
         const int e = s.error().code;
@@ -155,17 +159,28 @@ Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
             // chronyd is alive but behind: this sample is late anyway, the next one
             // supersedes it.
             ++dropped_;
-            last_error_ = s.error().message;
+            last_error_ = s.error().message + " (sample dropped)";
+            last_error_code_ = e;
             spdlog::debug("chrony socket {}: receive queue full, sample dropped", path_);
-            return make_error(
-                "chrony socket " + path_ + ": " + s.error().message + " (sample dropped)", e);
+            return make_error("chrony socket " + path_ + ": " + last_error_, e);
         }
         // Only a connection that had delivered earns an immediate second try.
         if (fresh || !delivered_since_connect_) return fail(s.error(), now_mono_ns);
-        spdlog::info("chrony socket {}: {}; reconnecting", path_, s.error().message);
+        spdlog::debug("chrony socket {}: {}; reconnecting", path_, s.error().message);
         close_socket();
     }
     return fail(make_error("unreachable"), now_mono_ns);
+}
+
+bool ChronySockSink::wait_read(int64_t timeout_ns) const {
+    const int64_t deadline_ns = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
+    for (;;) {
+        int queued_bytes = 0;
+        if (fd_ < 0 || ioctl(fd_, SIOCOUTQ, &queued_bytes) != 0 || queued_bytes == 0) return true;
+        if (read_clock_ns(CLOCK_MONOTONIC) >= deadline_ns) return false;
+        timespec pause{0, 200'000};
+        nanosleep(&pause, nullptr);
+    }
 }
 
 }  // namespace vmrefclock

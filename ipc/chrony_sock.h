@@ -38,23 +38,41 @@ class ChronySockSink {
     static constexpr int64_t kMinBackoffNs = 500'000'000;
     static constexpr int64_t kMaxBackoffNs = 30'000'000'000;
 
-    explicit ChronySockSink(std::string socket_path);
+    // `max_backoff_ns`: the longest wait between connects while chronyd is away; the
+    // daemon passes one chrony poll, so even without a socket watch a restarted chronyd
+    // is found within a poll.
+    explicit ChronySockSink(std::string socket_path, int64_t max_backoff_ns = kMaxBackoffNs);
     ~ChronySockSink();
     ChronySockSink(const ChronySockSink&) = delete;
     ChronySockSink& operator=(const ChronySockSink&) = delete;
 
-    // Sends one datagram, connecting first if needed. Failures are values:
+    // Sends one datagram, connecting first if needed. Failures are values, and their
+    // text depends only on the cause (it holds no countdown), so callers may compare it:
     // - chronyd absent or restarting (connect/send fail): the socket is closed and the
-    //   next connect waits out an exponential back-off (0.5 s .. 30 s, reset by a
-    //   successful send); calls during the back-off fail at once without a syscall.
+    //   next connect waits out an exponential back-off (0.5 s .. max_backoff_ns, reset
+    //   by a successful send); calls during the back-off fail at once without a syscall,
+    //   with the failure that started it.
     //   A connection that had worked is retried once at once, so a chronyd that has
     //   already re-bound its socket after a restart loses no sample.
     // - chronyd's receive queue full (EAGAIN): the sample is dropped, the connection kept.
     // `now_mono_ns` is CLOCK_MONOTONIC, used only for the back-off.
+    // Logs nothing above debug: the caller logs the failures it handles.
     Status send(const Sample& sample, int64_t now_mono_ns);
+
+    // Waits (sleeping, at most timeout_ns) until chronyd has read every datagram sent
+    // (SIOCOUTQ 0); true when it has, or when not connected (nothing is queued then).
+    // After a disruption no sample of the old clock may still be queued when chrony is
+    // reset, or it would reach chrony after the reset.
+    bool wait_read(int64_t timeout_ns) const;
+
+    // The socket's path was (re)created, e.g. by a restarted chronyd (seen through a
+    // directory watch): ends the back-off, so the next send connects at once. True
+    // when not connected, i.e. when a send now would reach the new socket first.
+    bool socket_appeared();
 
     bool connected() const { return fd_ >= 0; }
     const std::string& path() const { return path_; }
+    // The last failure ("" after a successful send), without the path.
     const std::string& last_error() const { return last_error_; }
     uint64_t sent() const { return sent_; }
     uint64_t dropped() const { return dropped_; }
@@ -69,8 +87,10 @@ class ChronySockSink {
     void close_socket();
 
     std::string path_;
+    int64_t max_backoff_ns_;
     int fd_ = -1;
     std::string last_error_;
+    int last_error_code_ = 0;
     uint64_t sent_ = 0;
     uint64_t dropped_ = 0;
     int64_t retry_at_mono_ns_ = 0;

@@ -180,7 +180,7 @@ std::string access_problem(const std::string& user, const std::vector<std::strin
     return "";
 }
 
-ProgramOutput run_program(const std::vector<std::string>& argv) {
+ProgramOutput run_program(const std::vector<std::string>& argv, int timeout_ms) {
     ProgramOutput result;
     int out[2];
     if (argv.empty() || pipe2(out, O_CLOEXEC) != 0) return result;
@@ -191,6 +191,12 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
         return result;
     }
     if (pid == 0) {
+        // The daemon blocks signals for its signalfd and ignores SIGPIPE: the program
+        // starts with the defaults.
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        signal(SIGPIPE, SIG_DFL);
         dup2(out[1], 1);
         dup2(out[1], 2);
         std::vector<char*> args;
@@ -203,7 +209,8 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
     }
     close(out[1]);
     // chronyc waits for an unresponsive chronyd for a long time: bound it.
-    for (int waited_ms = 0; waited_ms < 10'000;) {
+    bool ended = false;
+    for (int waited_ms = 0; waited_ms < timeout_ms;) {
         pollfd p{out[0], POLLIN, 0};
         if (poll(&p, 1, 100) == 0) {
             waited_ms += 100;
@@ -211,16 +218,24 @@ ProgramOutput run_program(const std::vector<std::string>& argv) {
         }
         char buf[4096];
         ssize_t n = read(out[0], buf, sizeof buf);
-        if (n <= 0) break;
+        if (n <= 0) {
+            ended = true;
+            break;
+        }
         result.output.append(buf, static_cast<size_t>(n));
     }
     close(out[0]);
+    if (!ended) kill(pid, SIGKILL);
     int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == 0) {
+    // End of output comes a moment before the exit can be reaped: wait up to 1 s more.
+    pid_t done = 0;
+    for (int i = 0; i < 100 && (done = waitpid(pid, &status, WNOHANG)) == 0; ++i) usleep(10'000);
+    if (done == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &status, 0);
+        status = -1;
     }
-    result.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.exit_status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return result;
 }
 
@@ -233,6 +248,16 @@ std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
         if (loaded) {
             config = *loaded;
             c.passed = true;
+            for (const auto& problem : options.check_startup ? options.check_startup(config)
+                                                             : std::vector<std::string>{}) {
+                const bool warning = problem.rfind("warning: ", 0) == 0;
+                c.detail += "; " + problem;
+                if (!warning && c.passed) {
+                    c.passed = false;
+                    c.hint = "vmrefclockd would not start: fix " + options.config_path +
+                             " or the system (vmrefclockd --check-config says the same)";
+                }
+            }
         } else {
             c.detail = loaded.error().message;
             c.hint = "fix " + options.config_path +
@@ -320,7 +345,12 @@ std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
 
     {
         DoctorCheck c{"chrony sees the refclock with full reach", false, "", ""};
-        std::vector<std::string> argv = {config.chrony.chronyc, "-n", "-c"};
+        std::vector<std::string> argv = {config.chrony.chronyc};
+        if (options.chronyc_options) {
+            auto extra = options.chronyc_options(config.chrony.chronyc);
+            argv.insert(argv.end(), extra.begin(), extra.end());
+        }
+        argv.insert(argv.end(), {"-n", "-c"});
         if (!config.chrony.control_socket.empty()) {
             argv.insert(argv.end(), {"-h", config.chrony.control_socket});
         }

@@ -36,6 +36,12 @@ struct DoctorOptions {
     // The time-source check; vmrefclockctl plugs in discovery. Default: the configured
     // device exists and the service user may read it.
     std::function<DoctorCheck(const Config&)> check_source;
+    // What startup would refuse beyond the file's syntax (a missing group, chronyc):
+    // errors fail "config valid"; entries starting "warning: " are shown only.
+    std::function<std::vector<std::string>(const Config&)> check_startup;
+    // Options before chronyc's "-h" for the program the config names (e.g. "-u root" for
+    // a chronyc that would drop root); none when unset.
+    std::function<std::vector<std::string>(const std::string& chronyc)> chronyc_options;
     // Runs a program (argv) with a time limit; replaceable in tests.
     std::function<ProgramOutput(const std::vector<std::string>&)> run;
 };
@@ -57,7 +63,7 @@ std::string chrony_refclock_line(const Config& config);
 std::string access_problem(const std::string& user, const std::vector<std::string>& extra_groups,
                            const std::string& path, int mode);
 
-// Runs argv with a 10 s limit, stdout and stderr together.
-ProgramOutput run_program(const std::vector<std::string>& argv);
+// Runs argv with a time limit (10 s by default), stdout and stderr together.
+ProgramOutput run_program(const std::vector<std::string>& argv, int timeout_ms = 10'000);
 
 }  // namespace vmrefclock

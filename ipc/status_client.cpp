@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -132,9 +133,19 @@ Result<std::string> StatusClient::read_line(int64_t timeout_ns, size_t max_bytes
 }
 
 Result<nlohmann::json> StatusClient::request(const nlohmann::json& request, int64_t timeout_ns) {
-    Status sent = send_line(request.dump(), timeout_ns);
-    if (!sent) return sent.error();
-    Result<std::string> line = read_line(timeout_ns);
+    // Invalid UTF-8 from the command line (a --reason) is replaced, not thrown on.
+    Status sent = send_line(request.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                            timeout_ns);
+    Result<std::string> line = std::string();
+    if (sent) {
+        line = read_line(timeout_ns);
+    } else {
+        // A server that turned us away ("too many clients") wrote its answer and closed
+        // before our request went out: the answer is in our receive queue. Say that,
+        // not "Broken pipe".
+        line = read_line(std::min<int64_t>(timeout_ns, 500'000'000));
+        if (!line) return sent.error();
+    }
     if (!line) return line.error();
     nlohmann::json response = nlohmann::json::parse(*line, nullptr, false);
     if (response.is_discarded() || !response.is_object()) {

@@ -1,78 +1,34 @@
 #include "ipc/status_server.h"
-#include "sources/system_clock.h"
 
 #include <grp.h>
-#include <pwd.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <limits>
 
 #include <spdlog/spdlog.h>
 
-#ifndef SO_PEERGROUPS
-#define SO_PEERGROUPS 59  // Linux 4.13; older libc headers may lack the name
-#endif
+#include "ipc/peer_credentials.h"
+#include "sources/system_clock.h"
 
 namespace vmrefclock {
 
 namespace {
 
-using nlohmann::json;
-
 constexpr size_t kReadChunk = 4096;
-constexpr size_t kMaxReasonBytes = 200;
 
-std::string error_line(const std::string& message) {
-    return json{{"ok", false}, {"error", message}}.dump();
+int64_t now_ns() {
+    return read_clock_ns(CLOCK_MONOTONIC);
 }
 
-// The peer's supplementary groups as the kernel saw them at connect(): no race with
-// the peer exiting and its pid being reused, unlike /proc/<pid>/status.
-std::vector<gid_t> peer_groups(int fd, const ucred& cred) {
-    std::vector<gid_t> groups(64);
-    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) != 0 && errno == ERANGE) {
-        groups.resize(len / sizeof(gid_t));
-        len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
-            groups.resize(len / sizeof(gid_t));
-            return groups;
-        }
-    } else if (errno != ENOPROTOOPT) {
-        groups.resize(len / sizeof(gid_t));
-        return groups;
-    }
-    // Kernels before 4.13: the peer's process status, then the user database.
-    groups.clear();
-    std::ifstream status("/proc/" + std::to_string(cred.pid) + "/status");
-    for (std::string line; std::getline(status, line);) {
-        if (line.rfind("Groups:", 0) != 0) continue;
-        std::istringstream in(line.substr(7));
-        for (gid_t g; in >> g;) groups.push_back(g);
-        return groups;
-    }
-    passwd pw{};
-    passwd* found = nullptr;
-    std::vector<char> buf(16384);
-    if (getpwuid_r(cred.uid, &pw, buf.data(), buf.size(), &found) == 0 && found) {
-        int n = 256;
-        groups.resize(static_cast<size_t>(n));
-        if (getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) >= 0) {
-            groups.resize(static_cast<size_t>(n));
-            return groups;
-        }
-    }
-    groups.clear();
-    return groups;
+std::string base_name(const std::string& path) {
+    const size_t slash = path.find_last_of('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
 }  // namespace
@@ -94,8 +50,15 @@ Result<std::unique_ptr<StatusServer>> StatusServer::create(EventLoop& loop,
         server->group_gid_ = grp.gr_gid;
         server->have_group_ = true;
     }
-    Status listening = server->listen();
-    if (!listening) return listening.error();
+    const std::string& path = server->options_.socket_path;
+    if (Status dir = ensure_directory(parent_directory(path), server->group_gid_); !dir) {
+        return dir.error();
+    }
+    auto lock = InstanceLock::acquire(InstanceLock::path_for(path));
+    if (!lock) return lock.error();
+    server->lock_ = std::move(*lock);
+    if (Status opened = server->open_socket(); !opened) return opened.error();
+    server->watch_directory();
     return server;
 }
 
@@ -103,67 +66,83 @@ StatusServer::StatusServer(EventLoop& loop, StatusServerOptions options, StatusC
     : loop_(loop),
       options_(std::move(options)),
       callbacks_(std::move(callbacks)),
-      idle_timer_(loop, [this] { on_idle_check(); }) {}
+      timer_(loop, [this] { on_timer(); }),
+      recheck_timer_(loop, [this] { check_socket(); }) {}
 
 StatusServer::~StatusServer() {
+    dir_watch_.reset();
     while (!clients_.empty()) close_client(clients_.begin()->first);
+    close_socket();
+}
+
+Status StatusServer::open_socket() {
+    auto fd = listen_on_status_socket(options_.socket_path, group_gid_, options_.group, socket_id_);
+    if (!fd) return fd.error();
+    listen_fd_ = *fd;
+    accepting_ = true;
+    return loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
+}
+
+void StatusServer::close_socket() {
     if (listen_fd_ < 0) return;
     loop_.remove(listen_fd_);
     close(listen_fd_);
-    struct stat st {};
-    if (lstat(options_.socket_path.c_str(), &st) == 0 && st.st_dev == socket_dev_ &&
-        st.st_ino == socket_ino_) {
-        unlink(options_.socket_path.c_str());
-    }
+    listen_fd_ = -1;
+    if (still_names(options_.socket_path, socket_id_)) unlink(options_.socket_path.c_str());
+    socket_id_ = {};
 }
 
-Status StatusServer::listen() {
+void StatusServer::watch_directory() {
+    const std::string socket_name = base_name(options_.socket_path);
+    const std::string lock_name = base_name(lock_.path());
+    auto watch =
+        DirectoryWatch::create(loop_, parent_directory(options_.socket_path),
+                               [this, socket_name, lock_name](const std::string& name) {
+                                   if (name.empty() || name == socket_name || name == lock_name)
+                                       check_socket();
+                               });
+    if (watch) {
+        dir_watch_ = std::move(*watch);
+    } else {
+        spdlog::debug("status socket: no directory watch: {}", watch.error().message);
+    }
+    // Also by the clock: inotify says nothing when a directory above the socket's is
+    // renamed or removed.
+    recheck_timer_.arm(options_.recheck_interval_ns, options_.recheck_interval_ns);
+}
+
+// The socket file (or its directory, or the lock beside it) may have been deleted:
+// put back what is missing, so vmrefclockctl finds the daemon again.
+void StatusServer::check_socket() {
+    const bool socket_ok = listen_fd_ >= 0 && still_names(options_.socket_path, socket_id_);
+    if (socket_ok && lock_.still_ours()) return;
     const std::string& path = options_.socket_path;
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof addr.sun_path) {
-        return make_error("status socket path \"" + path + "\" is empty or too long");
+    if (Status dir = ensure_directory(parent_directory(path), group_gid_); !dir) {
+        spdlog::warn("status socket: {}", dir.error().message);
+        return;
     }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-
-    struct stat st {};
-    if (lstat(path.c_str(), &st) == 0) {
-        if (!S_ISSOCK(st.st_mode)) return make_error(path + " exists and is not a socket");
-        // A socket file nobody listens on is left over from a crash: replace it. One
-        // somebody answers on belongs to a running daemon: never steal it.
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-        bool live =
-            probe >= 0 && (connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ||
-                           errno == EAGAIN);
-        if (probe >= 0) close(probe);
-        if (live) return make_error("another process is listening on " + path);
-        if (unlink(path.c_str()) != 0) return errno_error("removing stale " + path, errno);
+    if (!lock_.still_ours()) {
+        auto lock = InstanceLock::acquire(InstanceLock::path_for(path));
+        if (!lock) {
+            close_socket();
+            spdlog::error("status socket: lock file {} was replaced: {}", lock_.path(),
+                          lock.error().message);
+            if (on_lock_lost) on_lock_lost(lock.error().message);
+            return;
+        }
+        lock_ = std::move(*lock);
     }
-
-    listen_fd_ = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) return errno_error("socket", errno);
-    // The umask makes bind() create the file 0660 at once: no window where it is wider.
-    mode_t old_umask = umask(0117);
-    int rc = bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    umask(old_umask);
-    if (rc != 0) return errno_error("bind " + path, errno);
-    if (lstat(path.c_str(), &st) != 0) return errno_error("stat " + path, errno);
-    socket_dev_ = st.st_dev;
-    socket_ino_ = st.st_ino;
-    if (chmod(path.c_str(), 0660) != 0) return errno_error("chmod " + path, errno);
-    if (have_group_ && chown(path.c_str(), static_cast<uid_t>(-1), group_gid_) != 0) {
-        return errno_error("chown " + path + " to group " + options_.group, errno);
+    if (socket_ok) return;
+    spdlog::warn("status socket {} was removed; creating it again", path);
+    close_socket();
+    if (Status opened = open_socket(); !opened) {
+        spdlog::warn("status socket: {}", opened.error().message);
     }
-    if (::listen(listen_fd_, 16) != 0) return errno_error("listen " + path, errno);
-    return loop_.add(listen_fd_, EPOLLIN, [this](uint32_t) { on_accept(); });
 }
 
 bool StatusServer::peer_may_reset(int fd, const ucred& cred) const {
     if (cred.uid == 0) return true;
-    if (!have_group_) return false;
-    if (cred.gid == group_gid_) return true;
-    std::vector<gid_t> groups = peer_groups(fd, cred);
-    return std::find(groups.begin(), groups.end(), group_gid_) != groups.end();
+    return have_group_ && peer_in_group(fd, cred, group_gid_);
 }
 
 void StatusServer::on_accept() {
@@ -173,40 +152,60 @@ void StatusServer::on_accept() {
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
             // Out of fds: the listen socket would stay readable and spin the loop, so
-            // stop watching it until the next idle check.
-            spdlog::warn("status socket: accept: {}", std::strerror(errno));
-            loop_.modify(listen_fd_, 0);
-            if (!idle_timer_armed_) {
-                arm_idle_timer();
+            // stop watching it for a second. Logged once a minute.
+            const int64_t now = now_ns();
+            if (now - last_accept_warning_ns_ >= 60'000'000'000 || last_accept_warning_ns_ == 0) {
+                spdlog::warn("status socket: accept: {}", std::strerror(errno));
+                last_accept_warning_ns_ = now;
             }
+            loop_.modify(listen_fd_, 0);
+            accepting_ = false;
+            arm_timer();
             return;
         }
-        if (clients_.size() >= options_.max_clients) {
-            // Fits any socket buffer, so a non-blocking send cannot fall short.
-            std::string line = error_line("too many clients") + "\n";
-            (void)send(fd, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-            close(fd);
-            continue;
-        }
-        auto client = std::make_unique<Client>();
-        client->fd = fd;
-        ucred cred{};
-        socklen_t len = sizeof cred;
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-            client->uid = cred.uid;
-            client->may_reset = peer_may_reset(fd, cred);
-        }
-        client->last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
-        Status added = loop_.add(fd, EPOLLIN | EPOLLRDHUP,
-                                 [this, fd](uint32_t events) { on_client_event(fd, events); });
-        if (!added) {
-            spdlog::warn("status socket: {}", added.error().message);
-            close(fd);
-            continue;
-        }
-        clients_[fd] = std::move(client);
-        if (!idle_timer_armed_) arm_idle_timer();
+        admit(fd);
     }
+}
+
+void StatusServer::turn_away(int fd, const std::string& why) {
+    // Fits any socket buffer, so a non-blocking send cannot fall short.
+    std::string line = status_error_line(why) + "\n";
+    (void)send(fd, line.data(), line.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    close(fd);
+}
+
+void StatusServer::admit(int fd) {
+    StatusPeer peer;
+    ucred cred{};
+    socklen_t len = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        peer.uid = cred.uid;
+        peer.may_reset = peer_may_reset(fd, cred);
+    }
+    if (clients_.size() >= options_.max_clients) {
+        if (!peer.may_reset || clients_.empty()) return turn_away(fd, "too many clients");
+        // A privileged peer is never locked out: the longest-idle client makes room.
+        auto victim = std::min_element(clients_.begin(), clients_.end(), [](auto& a, auto& b) {
+            return a.second->last_activity_ns < b.second->last_activity_ns;
+        });
+        const int victim_fd = victim->first;
+        loop_.remove(victim_fd);
+        clients_.erase(victim);
+        turn_away(victim_fd, "too many clients (closed to make room for a privileged client)");
+    }
+    auto client = std::make_unique<Client>();
+    client->fd = fd;
+    client->peer = peer;
+    client->last_activity_ns = now_ns();
+    Status added = loop_.add(fd, EPOLLIN | EPOLLRDHUP,
+                             [this, fd](uint32_t events) { on_client_event(fd, events); });
+    if (!added) {
+        spdlog::warn("status socket: {}", added.error().message);
+        close(fd);
+        return;
+    }
+    clients_[fd] = std::move(client);
+    arm_timer();
 }
 
 void StatusServer::on_client_event(int fd, uint32_t events) {
@@ -223,6 +222,7 @@ void StatusServer::on_client_event(int fd, uint32_t events) {
     }
     if (!flush(client)) return;
     update_interest(client);
+    arm_timer();
 }
 
 bool StatusServer::read_from(Client& client) {
@@ -243,7 +243,7 @@ bool StatusServer::read_from(Client& client) {
         client.closing = true;
         return true;
     }
-    client.last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
+    client.last_activity_ns = now_ns();
     client.input.append(buf, static_cast<size_t>(n));
     process_input(client);
     return true;
@@ -264,83 +264,31 @@ void StatusServer::process_input(Client& client) {
     size_t tail_start = client.input.rfind('\n');
     size_t tail = tail_start == std::string::npos ? client.input.size()
                                                   : client.input.size() - tail_start - 1;
+    if (tail == 0) {
+        client.request_started_ns = 0;
+    } else if (client.request_started_ns == 0 || start > 0) {
+        client.request_started_ns = client.last_activity_ns;
+    }
     if (tail > options_.max_request_bytes) {
         client.input.clear();
-        queue(client, error_line("request too long (limit " +
-                                 std::to_string(options_.max_request_bytes) + " bytes)"));
+        queue(client, status_error_line("request too long (limit " +
+                                        std::to_string(options_.max_request_bytes) + " bytes)"));
         client.closing = true;
     }
 }
 
 void StatusServer::handle_line(Client& client, const std::string& raw) {
     if (client.closing) return;
-    std::string line = raw;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::string_view line = raw;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (line.size() > options_.max_request_bytes) {
-        queue(client, error_line("request too long (limit " +
-                                 std::to_string(options_.max_request_bytes) + " bytes)"));
+        queue(client, status_error_line("request too long (limit " +
+                                        std::to_string(options_.max_request_bytes) + " bytes)"));
         client.closing = true;
         return;
     }
-    if (line.find_first_not_of(" \t") == std::string::npos) return;  // blank line
-    queue(client, dispatch(client, line));
-}
-
-std::string StatusServer::dispatch(const Client& client, const std::string& line) {
-    json request = json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (request.is_discarded()) return error_line("malformed JSON");
-    if (!request.is_object()) return error_line("request must be a JSON object");
-    auto cmd_it = request.find("cmd");
-    if (cmd_it == request.end() || !cmd_it->is_string()) {
-        return error_line("request needs a \"cmd\" string");
-    }
-    const std::string cmd = cmd_it->get<std::string>();
-    // Callbacks are the daemon's code: an exception from one must not end the loop.
-    try {
-        json response{{"ok", true}};
-        if (cmd == "status" || cmd == "metrics") {
-            if (!callbacks_.snapshot) return error_line(cmd + " is not available");
-            StatusSnapshot snapshot = callbacks_.snapshot();
-            if (cmd == "status") {
-                response["status"] = snapshot;
-            } else {
-                response["metrics"] = render_prometheus(snapshot);
-            }
-        } else if (cmd == "samples") {
-            if (!callbacks_.samples) return error_line("samples is not available");
-            size_t n = 20;
-            if (auto n_it = request.find("n"); n_it != request.end()) {
-                if (!n_it->is_number_integer() || n_it->get<int64_t>() < 0 ||
-                    n_it->get<uint64_t>() > options_.max_samples) {
-                    return error_line("\"n\" must be an integer from 0 to " +
-                                      std::to_string(options_.max_samples));
-                }
-                n = n_it->get<size_t>();
-            }
-            response["samples"] = callbacks_.samples(n);
-        } else if (cmd == "reset") {
-            if (!client.may_reset) return error_line("permission denied");
-            if (!callbacks_.reset) return error_line("reset is not available");
-            std::string reason =
-                "reset requested on the status socket by uid " + std::to_string(client.uid);
-            if (auto r_it = request.find("reason"); r_it != request.end()) {
-                if (!r_it->is_string()) return error_line("\"reason\" must be a string");
-                reason = r_it->get<std::string>().substr(0, kMaxReasonBytes);
-            }
-            Status done = callbacks_.reset(reason);
-            if (!done) return error_line("reset failed: " + done.error().message);
-        } else if (cmd == "sources") {
-            if (!callbacks_.sources) return error_line("sources is not available");
-            response["sources"] = callbacks_.sources();
-        } else {
-            return error_line("unknown cmd \"" + cmd.substr(0, 64) + "\"");
-        }
-        // Replace invalid UTF-8 from daemon strings rather than throw mid-response.
-        return response.dump(-1, ' ', false, json::error_handler_t::replace);
-    } catch (const std::exception& e) {
-        spdlog::error("status socket: {} failed: {}", cmd, e.what());
-        return error_line(std::string("internal error: ") + e.what());
-    }
+    if (line.find_first_not_of(" \t") == std::string_view::npos) return;  // blank line
+    queue(client, answer_status_request(line, callbacks_, client.peer, options_.max_samples));
 }
 
 void StatusServer::queue(Client& client, const std::string& response_line) {
@@ -358,14 +306,19 @@ bool StatusServer::flush(Client& client) {
             return false;
         }
         client.output.erase(0, static_cast<size_t>(n));
-        client.last_activity_ns = read_clock_ns(CLOCK_MONOTONIC);
+        client.last_activity_ns = now_ns();
     }
     if (client.closing && client.output.empty()) {
         close_client(client.fd);
         return false;
     }
-    // A client that sends but does not read is not read from until it catches up.
+    // A client that sends but does not read is not read from until it catches up; its
+    // request clock stands still meanwhile.
+    const bool was_reading = client.reading;
     client.reading = client.output.size() <= options_.max_pending_output_bytes;
+    if (!was_reading && client.reading && client.request_started_ns != 0) {
+        client.request_started_ns = now_ns();
+    }
     if (client.reading && !client.closing && client.input.find('\n') != std::string::npos) {
         process_input(client);
         if (client.closing && client.output.empty()) {
@@ -383,40 +336,65 @@ void StatusServer::update_interest(Client& client) {
     loop_.modify(client.fd, events);
 }
 
-void StatusServer::arm_idle_timer() {
-    // Idle clients are closed between 1 and 1.5 timeouts after their last activity.
-    int64_t interval = std::clamp<int64_t>(options_.idle_timeout_ns / 2, 1'000'000, 1'000'000'000);
-    idle_timer_.arm(interval, interval);
-    idle_timer_armed_ = true;
-}
-
 void StatusServer::close_client(int fd) {
     auto it = clients_.find(fd);
     if (it == clients_.end()) return;
     loop_.remove(fd);
     close(fd);
     clients_.erase(it);
-    if (clients_.empty() && idle_timer_armed_) {
-        idle_timer_.disarm();
-        idle_timer_armed_ = false;
-    }
 }
 
-void StatusServer::on_idle_check() {
-    loop_.modify(listen_fd_, EPOLLIN);  // in case accept ran out of fds
-    int64_t now = read_clock_ns(CLOCK_MONOTONIC);
-    std::vector<int> idle;
-    for (const auto& [fd, client] : clients_) {
-        if (now - client->last_activity_ns > options_.idle_timeout_ns) idle.push_back(fd);
+// One one-shot timer at the earliest deadline: an idle client, a request that is taking
+// too long, or a second after accept ran out of fds.
+void StatusServer::arm_timer() {
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (const auto& [fd, c] : clients_) {
+        next = std::min(next, c->last_activity_ns + options_.idle_timeout_ns);
+        if (c->request_started_ns != 0 && c->reading) {
+            next = std::min(next, c->request_started_ns + options_.request_timeout_ns);
+        }
+    }
+    if (!accepting_) next = std::min(next, now_ns() + 1'000'000'000);
+    if (next == std::numeric_limits<int64_t>::max()) {
+        timer_.disarm();
+        return;
+    }
+    timer_.arm(std::max<int64_t>(next - now_ns(), 1), 0);
+}
+
+void StatusServer::on_timer() {
+    if (!accepting_ && listen_fd_ >= 0) {
+        loop_.modify(listen_fd_, EPOLLIN);
+        accepting_ = true;
+    }
+    const int64_t now = now_ns();
+    std::vector<int> slow, idle;
+    for (auto& [fd, c] : clients_) {
+        if (c->request_started_ns != 0 && c->reading && !c->closing &&
+            now - c->request_started_ns >= options_.request_timeout_ns) {
+            slow.push_back(fd);
+        } else if (now - c->last_activity_ns >= options_.idle_timeout_ns) {
+            idle.push_back(fd);
+        }
+    }
+    for (int fd : slow) {
+        // A request trickling in byte by byte holds a slot: it gets its answer, an
+        // error, and is closed once that is sent.
+        Client& c = *clients_.at(fd);
+        c.input.clear();
+        c.request_started_ns = 0;
+        queue(c, status_error_line("request not completed within " +
+                                   std::to_string(options_.request_timeout_ns / 1'000'000) +
+                                   " ms of its first byte"));
+        c.closing = true;
+        c.last_activity_ns = now;
+        if (flush(c)) update_interest(c);
     }
     for (int fd : idle) {
         spdlog::debug("status socket: closing idle client");
         close_client(fd);
     }
-    if (clients_.empty() && idle_timer_armed_) {
-        idle_timer_.disarm();
-        idle_timer_armed_ = false;
-    }
+    arm_timer();
 }
 
 }  // namespace vmrefclock

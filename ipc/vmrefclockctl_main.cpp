@@ -1,5 +1,6 @@
 // vmrefclockctl: asks a running vmrefclockd over its status socket, prints chrony's
 // config line for it, and checks the whole chain (doctor).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,6 +10,7 @@
 
 #include "config/config.h"
 #include "daemon/source_setup.h"
+#include "daemon/startup_checks.h"
 #include "ipc/doctor.h"
 #include "ipc/status.h"
 #include "ipc/status_client.h"
@@ -38,19 +40,48 @@ std::optional<json> ask(const std::string& socket, const json& request) {
     return *reply;
 }
 
-// When discovery picks the time source: what the daemon's discovery, with this
-// config's roots, allowed PHCs and vmclock prober, would choose here.
-DoctorCheck discovery_check(const Config& config) {
+// The time source as the daemon would choose it from this config (discovery or the
+// source the config names), and whether the service may read it.
+DoctorCheck source_check(const Config& config, const DoctorOptions& options) {
     DoctorCheck c{"time source present and readable", false, "", ""};
-    DiscoveryResult found = discover(config);
-    c.passed = found.time_source != TimeSourceKind::none;
-    c.detail = c.passed ? found.time_source_path + " (" + found.reason + ")" : found.reason;
-    if (!c.passed) {
-        c.hint =
-            "load ptp_kvm or ptp_vmclock (modprobe), or name a PHC in the config; "
-            "vmrefclockctl sources shows what was found";
+    const SourcePlan plan = plan_sources(config);
+    const std::string why = plan.configured.empty() ? plan.reason : plan.configured;
+    if (!plan.usable()) {
+        const std::string& problem = plan.problem.empty() ? plan.signal_problem : plan.problem;
+        c.detail = plan.type.empty() ? plan.reason
+                                     : plan.time_source_text() + ": " + problem + " (" + why + ")";
+        if (plan.type == "vmclock") {
+            c.hint =
+                "vmclock needs Linux 6.13+ with the ptp_vmclock module (modprobe "
+                "ptp_vmclock) and a hypervisor that offers the device";
+        } else if (plan.type == "ptp") {
+            c.hint = "load the driver (modprobe ptp_kvm) or set [source] path";
+        } else {
+            c.hint =
+                "load ptp_kvm or ptp_vmclock (modprobe), or name a PHC in the config; "
+                "vmrefclockctl sources shows what was found";
+        }
+        return c;
     }
+    struct stat st {};
+    if (stat(plan.path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
+        // A device: may the service's user read it?
+        Config resolved = config;
+        resolved.source.type = plan.type;
+        resolved.source.path = plan.path;
+        c = doctor_source_check(resolved, options);
+        if (c.passed) c.detail = plan.time_source_text() + " (" + why + ")";
+        return c;
+    }
+    c.passed = true;
+    c.detail = plan.time_source_text() + " (" + why + ")";
     return c;
+}
+
+std::vector<std::string> startup_problems(const Config& config) {
+    StartupCheck check = check_startup(config);
+    for (auto& w : check.warnings) check.errors.push_back("warning: " + w);
+    return check.errors;
 }
 
 int print_json_or(const std::optional<json>& reply, const char* key, bool as_json,
@@ -155,11 +186,11 @@ int run(int argc, char** argv) {
         options.chrony_conf = chrony_conf_path;
         if (socket_given) options.status_socket = socket;
         options.check_source = [&options](const Config& config) {
-            const std::string device = configured_device(config);
-            if (device.empty()) return discovery_check(config);
-            Config resolved = config;
-            resolved.source.path = device;
-            return doctor_source_check(resolved, options);
+            return source_check(config, options);
+        };
+        options.check_startup = startup_problems;
+        options.chronyc_options = [](const std::string& chronyc) {
+            return chronyc_options(probe_chronyc(chronyc), geteuid() == 0);
         };
         auto checks = run_doctor(options);
         std::cout << render_doctor(checks);

@@ -14,6 +14,9 @@ namespace fs = std::filesystem;
 constexpr const char* kKvmClockName = "KVM virtual PTP";
 
 std::string read_first_line(const fs::path& path) {
+    // sysfs attributes are regular files; anything else (a FIFO) is not waited on.
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) return "";
     std::ifstream in(path);
     std::string line;
     std::getline(in, line);
@@ -184,7 +187,7 @@ DiscoveryResult discover_sources(const DiscoveryOptions& options) {
     return result;
 }
 
-std::string format_discovery(const DiscoveryResult& result) {
+std::string format_discovery_found(const DiscoveryResult& result) {
     std::ostringstream out;
     out << "PTP clocks in " << result.sysfs_dir << ":";
     if (result.phcs.empty()) out << " none";
@@ -215,6 +218,12 @@ std::string format_discovery(const DiscoveryResult& result) {
     }
     out << "\n";
 
+    return out.str();
+}
+
+std::string format_discovery(const DiscoveryResult& result) {
+    std::ostringstream out;
+    out << format_discovery_found(result);
     out << "time source: ";
     switch (result.time_source) {
         case TimeSourceKind::phc:

@@ -85,7 +85,9 @@ DiscoveryResult discover_sources(const DiscoveryOptions& options);
 // for describe() when the path was configured rather than discovered.
 std::string phc_clock_name(const std::string& sysfs_root, const std::string& device_path);
 
-// `vmrefclockd --list-sources`: what was found, what would be used, and why.
+// What was found: the PTP clocks and the vmclock page, one line each.
+std::string format_discovery_found(const DiscoveryResult& result);
+// What was found, what discovery would use, and why.
 std::string format_discovery(const DiscoveryResult& result);
 
 }  // namespace vmrefclock

@@ -24,7 +24,12 @@ Notifier::Notifier() {
 void Notifier::send(const std::string& message) {
     if (!enabled_) return;
     int rc = sd_notify(/*unset_environment=*/0, message.c_str());
-    if (rc < 0) spdlog::warn("sd_notify({}): {}", message, std::strerror(-rc));
+    // Once per failure streak, not once a poll: the next success ends the streak.
+    if (rc < 0 && !failing_) {
+        spdlog::warn("sd_notify({}): {} (further failures are not logged until one succeeds)",
+                     message.substr(0, message.find('\n')), std::strerror(-rc));
+    }
+    failing_ = rc < 0;
 }
 
 void Notifier::ready() {

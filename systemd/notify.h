@@ -39,6 +39,7 @@ class Notifier {
     std::optional<int64_t> watchdog_interval_ns_;
     std::optional<int64_t> last_watchdog_ns_;
     std::string last_status_;
+    bool failing_ = false;
 };
 
 }  // namespace vmrefclock

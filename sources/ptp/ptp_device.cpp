@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,10 +14,17 @@ namespace {
 class SystemPtpDeviceIo final : public PtpDeviceIo {
   public:
     Result<int> open(const std::string& path) override {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        // O_NONBLOCK: a FIFO at the path must be refused, not waited on for a writer.
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
             int err = errno;
             return make_error("open " + path + ": " + std::strerror(err), err);
+        }
+        struct stat st {};
+        if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {
+            ::close(fd);
+            return make_error("open " + path + ": not a character device (a PHC is /dev/ptpN)",
+                              ENODEV);
         }
         return fd;
     }

@@ -201,11 +201,13 @@ Result<Batch> PtpSource::poll(int readings) {
     if (fd_ < 0) {
         Status status = open_and_probe();
         if (!status) {
-            if (!reported_down_) spdlog::warn("{} (will retry every poll)", status.error().message);
+            // The pipeline logs the failure it handles; here only the detail.
+            if (!reported_down_)
+                spdlog::debug("{} (will retry every poll)", status.error().message);
             reported_down_ = true;
             return status.error();
         }
-        spdlog::info("{}: device back", describe());
+        spdlog::debug("{}: device back", describe());
         reported_down_ = false;
     }
 
@@ -233,7 +235,7 @@ Result<Batch> PtpSource::poll(int readings) {
             make_error("ptp " + options_.path + ": method " + to_string(failed) +
                            " failed: " + errno_text(-rc) + "; will re-open and re-probe next poll",
                        -rc);
-        if (!reported_down_) spdlog::warn("{}", error.message);
+        if (!reported_down_) spdlog::debug("{}", error.message);
         reported_down_ = true;
         return error;
     }

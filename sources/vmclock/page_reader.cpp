@@ -6,7 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
+#include <cstdio>
 #include <cstring>
 
 #include "sources/system_clock.h"
@@ -21,6 +24,31 @@ namespace {
 template <typename T>
 T load(const T& field) {
     return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+
+void copy_fields(const Abi& from, Abi& to) {
+    to.magic = load(from.magic);
+    to.size = load(from.size);
+    to.version = load(from.version);
+    to.counter_id = load(from.counter_id);
+    to.time_type = load(from.time_type);
+    to.seq_count = load(from.seq_count);
+    to.disruption_marker = load(from.disruption_marker);
+    to.flags = load(from.flags);
+    to.clock_status = load(from.clock_status);
+    to.leap_second_smearing_hint = load(from.leap_second_smearing_hint);
+    to.tai_offset_sec = load(from.tai_offset_sec);
+    to.leap_indicator = load(from.leap_indicator);
+    to.counter_period_shift = load(from.counter_period_shift);
+    to.counter_value = load(from.counter_value);
+    to.counter_period_frac_sec = load(from.counter_period_frac_sec);
+    to.counter_period_esterror_rate_frac_sec = load(from.counter_period_esterror_rate_frac_sec);
+    to.counter_period_maxerror_rate_frac_sec = load(from.counter_period_maxerror_rate_frac_sec);
+    to.time_sec = load(from.time_sec);
+    to.time_frac_sec = load(from.time_frac_sec);
+    to.time_esterror_nanosec = load(from.time_esterror_nanosec);
+    to.time_maxerror_nanosec = load(from.time_maxerror_nanosec);
+    to.vm_generation_counter = load(from.vm_generation_counter);
 }
 
 void back_off(int attempt) {
@@ -39,18 +67,69 @@ std::string describe_path_error(const std::string& path, const char* what, int e
     return path + ": " + what + ": " + std::strerror(err);
 }
 
+const char* file_kind(mode_t mode) {
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISSOCK(mode)) return "a socket";
+    if (S_ISBLK(mode)) return "a block device";
+    return "not a regular file";
+}
+
+std::string too_short(size_t bytes) {
+    return "file is " + std::to_string(bytes) + " bytes, a vmclock page needs at least " +
+           std::to_string(kSizeWithMaxerror);
+}
+
+// pread of exactly `len` bytes at `offset`, retried on EINTR: how many there were.
+Result<size_t> pread_all(int fd, void* buf, size_t len, off_t offset, const std::string& path) {
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done,
+                            offset + static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return make_error(describe_path_error(path, "pread", errno), errno);
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    return done;
+}
+
 }  // namespace
 
-VmclockPage::VmclockPage(std::string path, int fd, const Abi* page, size_t map_len, uint32_t size)
-    : path_(std::move(path)), fd_(fd), page_(page), map_len_(map_len), size_(size) {}
+std::string header_problem(const Abi& abi, size_t available) {
+    if (available < kSizeWithMaxerror) return too_short(available);
+    if (abi.magic != kMagic) {
+        char buf[96];
+        std::snprintf(buf, sizeof buf, "bad magic 0x%08x (expected 0x%08x): not a vmclock page",
+                      abi.magic, kMagic);
+        return buf;
+    }
+    if (abi.version != kVersion) {
+        return "unsupported version " + std::to_string(abi.version) + " (expected " +
+               std::to_string(kVersion) + ")";
+    }
+    if (abi.size < kSizeWithMaxerror) {
+        return "size field " + std::to_string(abi.size) + " is too small (at least " +
+               std::to_string(kSizeWithMaxerror) + " bytes expected)";
+    }
+    if (abi.size > available && available < sizeof(Abi)) {
+        return "size field " + std::to_string(abi.size) + " exceeds the file's " +
+               std::to_string(available) + " bytes";
+    }
+    return "";
+}
+
+VmclockPage::VmclockPage(std::string path, int fd, const Abi* map, dev_t dev, ino_t ino)
+    : path_(std::move(path)), fd_(fd), map_(map), dev_(dev), ino_(ino) {}
 
 VmclockPage::~VmclockPage() {
-    if (page_ != nullptr) munmap(const_cast<Abi*>(page_), map_len_);
+    if (map_ != nullptr) munmap(const_cast<Abi*>(map_), kPageSize);
     if (fd_ >= 0) close(fd_);
 }
 
 Result<std::unique_ptr<VmclockPage>> VmclockPage::open(const std::string& path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) return make_error(describe_path_error(path, "cannot open", errno), errno);
     struct stat st {};
     if (fstat(fd, &st) != 0) {
@@ -58,56 +137,73 @@ Result<std::unique_ptr<VmclockPage>> VmclockPage::open(const std::string& path) 
         close(fd);
         return make_error(describe_path_error(path, "fstat", err), err);
     }
-    // The device is one page; a page file may be shorter, but must hold the fields we read.
-    size_t map_len = kPageSize;
-    if (S_ISREG(st.st_mode)) {
+    const Abi* map = nullptr;
+    if (S_ISCHR(st.st_mode)) {
+        // The device is one page.
+        void* m = mmap(nullptr, kPageSize, PROT_READ, MAP_SHARED, fd, 0);
+        if (m == MAP_FAILED) {
+            int err = errno;
+            close(fd);
+            return make_error(describe_path_error(path, "mmap", err), err);
+        }
+        map = static_cast<const Abi*>(m);
+    } else if (S_ISREG(st.st_mode)) {
         if (st.st_size < static_cast<off_t>(kSizeWithMaxerror)) {
             close(fd);
-            return make_error(path + ": file is " + std::to_string(st.st_size) +
-                              " bytes, a vmclock page needs at least " +
-                              std::to_string(kSizeWithMaxerror));
+            return make_error(path + ": " + too_short(static_cast<size_t>(st.st_size)));
         }
-        map_len = std::min<size_t>(kPageSize, static_cast<size_t>(st.st_size));
-    }
-    void* map = mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, 0);
-    if (map == MAP_FAILED) {
-        int err = errno;
+    } else {
         close(fd);
-        return make_error(describe_path_error(path, "mmap", err), err);
+        return make_error(path + ": is " + file_kind(st.st_mode) +
+                              ", not a character device or a regular file: refused",
+                          EINVAL);
     }
-    const Abi* page = static_cast<const Abi*>(map);
-    auto fail = [&](std::string message) {
-        munmap(map, map_len);
-        close(fd);
-        return make_error(path + ": " + std::move(message));
-    };
-    const uint32_t magic = load(page->magic);
-    if (magic != kMagic) {
-        char buf[96];
-        snprintf(buf, sizeof buf, "bad magic 0x%08x (expected 0x%08x): not a vmclock page", magic,
-                 kMagic);
-        return fail(buf);
+    std::unique_ptr<VmclockPage> page(new VmclockPage(path, fd, map, st.st_dev, st.st_ino));
+    Abi abi{};
+    Result<size_t> available = page->snapshot(abi);
+    if (!available) return available.error();
+    if (std::string problem = header_problem(abi, *available); !problem.empty()) {
+        return make_error(path + ": " + problem);
     }
-    const uint16_t version = load(page->version);
-    if (version != kVersion) {
-        return fail("unsupported version " + std::to_string(version) + " (expected " +
-                    std::to_string(kVersion) + ")");
+    return page;
+}
+
+Result<bool> VmclockPage::still_current() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) {
+        const int err = errno;
+        if (err == ENOENT) return make_error(path_ + ": no longer exists (deleted)", err);
+        return make_error(describe_path_error(path_, "stat", err), err);
     }
-    const uint32_t size = load(page->size);
-    if (size < kSizeWithMaxerror) {
-        return fail("size field " + std::to_string(size) + " is too small (at least " +
-                    std::to_string(kSizeWithMaxerror) + " bytes expected)");
+    return st.st_dev == dev_ && st.st_ino == ino_;
+}
+
+Result<uint32_t> VmclockPage::load_seq() const {
+    if (map_ != nullptr) return load(map_->seq_count);
+    uint32_t seq = 0;
+    Result<size_t> n = pread_all(fd_, &seq, sizeof seq, offsetof(Abi, seq_count), path_);
+    if (!n) return n.error();
+    if (*n < sizeof seq) {
+        struct stat st {};
+        const size_t now = fstat(fd_, &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
+        return make_error(path_ + ": truncated: " + too_short(now));
     }
-    if (size > map_len && map_len < kPageSize) {
-        return fail("size field " + std::to_string(size) + " exceeds the file's " +
-                    std::to_string(map_len) + " bytes");
+    return seq;
+}
+
+Result<size_t> VmclockPage::snapshot(Abi& out) const {
+    if (map_ != nullptr) {
+        copy_fields(*map_, out);
+        return sizeof(Abi);
     }
-    return std::unique_ptr<VmclockPage>(new VmclockPage(path, fd, page, map_len, size));
+    out = Abi{};
+    Result<size_t> n = pread_all(fd_, &out, sizeof out, 0, path_);
+    if (n && *n < kSizeWithMaxerror) return make_error(path_ + ": truncated: " + too_short(*n));
+    return n;
 }
 
 Result<PageRead> VmclockPage::read(bool read_counter) const {
     const int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + retry_bound_ns_;
-    const bool has_generation_field = size_ >= kSizeWithGeneration;
     for (int attempt = 0;; ++attempt) {
         if (attempt > 0) {
             if (read_clock_ns(CLOCK_MONOTONIC) > deadline) {
@@ -117,27 +213,15 @@ Result<PageRead> VmclockPage::read(bool read_counter) const {
             }
             back_off(attempt);
         }
-        const uint32_t seq = load(page_->seq_count);
-        if (seq & 1u) continue;
+        Result<uint32_t> seq = load_seq();
+        if (!seq) return seq.error();
+        if (*seq & 1u) continue;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
 
+        Abi abi{};
+        Result<size_t> available = snapshot(abi);
+        if (!available) return available.error();
         PageRead r;
-        r.counter_id = load(page_->counter_id);
-        r.time_type = load(page_->time_type);
-        r.disruption_marker = load(page_->disruption_marker);
-        r.flags = load(page_->flags);
-        r.clock_status = load(page_->clock_status);
-        r.leap_indicator = load(page_->leap_indicator);
-        r.tai_offset_sec = load(page_->tai_offset_sec);
-        r.time_esterror_ns = load(page_->time_esterror_nanosec);
-        r.time_maxerror_ns = load(page_->time_maxerror_nanosec);
-        if (has_generation_field) r.vm_generation = load(page_->vm_generation_counter);
-        r.has_generation = has_generation_field && (r.flags & kFlagVmGenCounterPresent);
-        r.calibration.counter_value = load(page_->counter_value);
-        r.calibration.counter_period_frac_sec = load(page_->counter_period_frac_sec);
-        r.calibration.counter_period_shift = load(page_->counter_period_shift);
-        r.calibration.time_sec = load(page_->time_sec);
-        r.calibration.time_frac_sec = load(page_->time_frac_sec);
         if (read_counter) {
             r.sys_pre_ns = read_clock_ns(CLOCK_REALTIME);
             r.counter = read_cpu_counter();
@@ -146,7 +230,32 @@ Result<PageRead> VmclockPage::read(bool read_counter) const {
         }
 
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (load(page_->seq_count) != seq) continue;
+        Result<uint32_t> again = load_seq();
+        if (!again) return again.error();
+        if (*again != *seq) continue;
+
+        // Checked on every read: a host may rewrite the header at any time.
+        if (std::string problem = header_problem(abi, *available); !problem.empty()) {
+            return make_error(path_ + ": " + problem);
+        }
+        const size_t fields = std::min<size_t>(abi.size, *available);
+        const bool has_generation_field = fields >= kSizeWithGeneration;
+        r.counter_id = abi.counter_id;
+        r.time_type = abi.time_type;
+        r.disruption_marker = abi.disruption_marker;
+        r.flags = abi.flags;
+        r.clock_status = abi.clock_status;
+        r.leap_indicator = abi.leap_indicator;
+        r.tai_offset_sec = abi.tai_offset_sec;
+        r.time_esterror_ns = abi.time_esterror_nanosec;
+        r.time_maxerror_ns = abi.time_maxerror_nanosec;
+        if (has_generation_field) r.vm_generation = abi.vm_generation_counter;
+        r.has_generation = has_generation_field && (r.flags & kFlagVmGenCounterPresent);
+        r.calibration.counter_value = abi.counter_value;
+        r.calibration.counter_period_frac_sec = abi.counter_period_frac_sec;
+        r.calibration.counter_period_shift = abi.counter_period_shift;
+        r.calibration.time_sec = abi.time_sec;
+        r.calibration.time_frac_sec = abi.time_frac_sec;
         return r;
     }
 }

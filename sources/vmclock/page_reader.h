@@ -1,6 +1,15 @@
-// Opens and maps a vmclock page (a real /dev/vmclock0 or a page file) and takes
-// seqcount-consistent reads of it.
+// Opens a vmclock page (a real /dev/vmclock0 or a page file) and takes seqcount-consistent
+// reads of it.
+//
+// Distrusts what it opens: a path that is neither a character device nor a regular file
+// (a FIFO, a directory) is refused at once, never waited on (opened O_NONBLOCK, checked
+// with fstat before anything is read). A device is mapped; a regular file is read with
+// pread, so a file truncated under the reader gives a short read and an error, never a
+// SIGBUS. Magic, version and size are checked on every read, not only at open, and
+// still_current() tells whether the path still names the file that was opened.
 #pragma once
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -36,7 +45,8 @@ struct PageRead {
 
 class VmclockPage {
   public:
-    // Validates magic, version and size; a clear error names the field and value.
+    // Validates the file type, magic, version and size; a clear error names the field and
+    // value. ENOENT (in the error's code) when the path names nothing.
     static Result<std::unique_ptr<VmclockPage>> open(const std::string& path);
     ~VmclockPage();
     VmclockPage(const VmclockPage&) = delete;
@@ -44,20 +54,34 @@ class VmclockPage {
 
     // One consistent read. With `read_counter`, also reads the CPU counter between two
     // CLOCK_REALTIME reads inside the seqcount window. Gives up after `retry_bound_ns`
-    // of odd or changing seq_count (the kernel uses 100 ms).
+    // of odd or changing seq_count (the kernel uses 100 ms). An error, too, when the page
+    // no longer has a valid header or the file was truncated.
     Result<PageRead> read(bool read_counter) const;
+
+    // True while the path names the opened file; false once it names another (the file
+    // was replaced: open it again); an error when it names nothing (deleted) or cannot
+    // be looked at.
+    Result<bool> still_current() const;
 
     const std::string& path() const { return path_; }
 
   private:
-    VmclockPage(std::string path, int fd, const Abi* page, size_t map_len, uint32_t size);
+    VmclockPage(std::string path, int fd, const Abi* map, dev_t dev, ino_t ino);
+
+    // The seq_count, and a copy of the structure (field by field from a device mapping,
+    // by pread from a file): how many of its bytes exist, or an error.
+    Result<uint32_t> load_seq() const;
+    Result<size_t> snapshot(Abi& out) const;
 
     std::string path_;
     int fd_ = -1;
-    const Abi* page_ = nullptr;
-    size_t map_len_ = 0;
-    uint32_t size_ = 0;
+    const Abi* map_ = nullptr;  // a device's mapping; nullptr for a regular file
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
     int64_t retry_bound_ns_ = 100'000'000;
 };
+
+// Why `abi` (with `available` bytes read) is not a vmclock page, or "" when it is one.
+std::string header_problem(const Abi& abi, size_t available);
 
 }  // namespace vmrefclock::vmclock

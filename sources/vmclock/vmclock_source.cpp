@@ -1,7 +1,12 @@
 #include "sources/vmclock/vmclock_source.h"
 
-#include <cerrno>
+#include <spdlog/spdlog.h>
+#include <time.h>
 
+#include <cerrno>
+#include <cmath>
+
+#include "sources/system_clock.h"
 #include "sources/vmclock/counter.h"
 
 namespace vmrefclock {
@@ -81,10 +86,63 @@ Result<std::unique_ptr<VmclockSource>> VmclockSource::open(const std::string& pa
     return std::unique_ptr<VmclockSource>(new VmclockSource(std::move(*page)));
 }
 
+double vmclock_counter_period_s(const CounterCalibration& calibration) {
+    return std::ldexp(static_cast<double>(calibration.counter_period_frac_sec),
+                      -(64 + static_cast<int>(calibration.counter_period_shift)));
+}
+
+Status follow_replaced_page(std::unique_ptr<VmclockPage>& page) {
+    Result<bool> current = page->still_current();
+    if (!current) return current.error();
+    if (*current) return Ok{};
+    auto fresh = VmclockPage::open(page->path());
+    if (!fresh) {
+        return make_error(
+            "the path now names another file, which cannot be used: " + fresh.error().message,
+            fresh.error().code);
+    }
+    spdlog::info("{}: the path names another file now (replaced): re-opened", page->path());
+    page = std::move(*fresh);
+    return Ok{};
+}
+
+void VmclockSource::measure_counter() {
+    auto take = [this] {
+        // The tightest of three brackets: a preempted one would widen the uncertainty.
+        int64_t best_before = 0, best_after = INT64_MAX / 2;
+        uint64_t best_counter = 0;
+        for (int i = 0; i < 3; ++i) {
+            const int64_t before = read_clock_ns(CLOCK_MONOTONIC_RAW);
+            const uint64_t counter = read_cpu_counter();
+            const int64_t after = read_clock_ns(CLOCK_MONOTONIC_RAW);
+            if (after - before < best_after - best_before) {
+                best_before = before;
+                best_after = after;
+                best_counter = counter;
+            }
+        }
+        meter_.add(best_before, best_counter, best_after);
+    };
+    take();
+    const int64_t span = meter_.span_ns();
+    if (span < kMinMeasurementNs && !meter_.rate()) {
+        // The first poll: the gate needs a rate to judge this very batch.
+        const int64_t wait = kMinMeasurementNs - span;
+        timespec ts{static_cast<time_t>(wait / 1'000'000'000),
+                    static_cast<long>(wait % 1'000'000'000)};
+        nanosleep(&ts, nullptr);
+        take();
+    }
+}
+
 Result<Batch> VmclockSource::poll(int readings) {
+    if (Status s = follow_replaced_page(page_); !s) return s.error();
+    measure_counter();
     Batch batch;
     batch.precision_ns = 1;
     std::optional<uint64_t> marker;
+    const std::optional<CounterRateMeter::Rate> rate = meter_.rate();
+    double worst = -1;  // |log(period * measured rate)| of the read farthest off
     for (int i = 0; i < readings; ++i) {
         auto read = page_->read(true);
         if (!read) return read.error();
@@ -96,11 +154,20 @@ Result<Batch> VmclockSource::poll(int readings) {
             batch.readings.clear();
             break;  // nothing more to learn from this poll
         }
+        if (rate) {
+            const double period = vmclock_counter_period_s(read->calibration);
+            const double off = std::abs(std::log(period * rate->hz));
+            if (!(off <= worst)) {  // NaN and inf count as farthest
+                worst = std::isnan(off) ? INFINITY : off;
+                batch.counter_rate = CounterRateCheck{period, rate->hz, rate->uncertainty};
+            }
+        }
         if (auto reading = vmclock_reading(*read)) batch.readings.push_back(*reading);
     }
     if (batch.unusable_reason.empty() && batch.readings.empty() && readings > 0) {
         batch.unusable_reason = "page time not representable (counter too far from counter_value)";
     }
+    if (!batch.unusable_reason.empty()) batch.counter_rate.reset();
     return batch;
 }
 
@@ -115,6 +182,7 @@ Result<std::unique_ptr<VmclockSignal>> VmclockSignal::open(const std::string& pa
 }
 
 Result<HostInfo> VmclockSignal::read_host() {
+    if (Status s = follow_replaced_page(page_); !s) return s.error();
     auto read = page_->read(false);
     if (!read) return read.error();
     return vmclock_host_info(*read);

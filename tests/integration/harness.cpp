@@ -163,14 +163,38 @@ std::vector<std::string> split_csv(const std::string& line) {
     return fields;
 }
 
+const ChronyBuild& system_chrony() {
+    static const ChronyBuild build{"4.3", "chronyd", {"chronyc"}, false};
+    return build;
+}
+
+std::optional<ChronyBuild> chrony_48() {
+    const char* env = std::getenv("VMR_CHRONY48_DIR");
+    const std::string dir = env && *env ? env : VMR_DEFAULT_CHRONY48_DIR;
+    const std::string chronyd = dir + "/chronyd", chronyc = dir + "/chronyc";
+    if (access(chronyd.c_str(), X_OK) != 0 || access(chronyc.c_str(), X_OK) != 0) {
+        return std::nullopt;
+    }
+    return ChronyBuild{"4.8", chronyd, {chronyc, "-u", "root"}, true};
+}
+
+std::vector<ChronyBuild> chrony_builds() {
+    std::vector<ChronyBuild> builds{system_chrony()};
+    if (auto b48 = chrony_48()) builds.push_back(*b48);
+    return builds;
+}
+
 std::unique_ptr<Process> start_chronyd(const std::string& conf, const std::string& command_socket,
-                                       const std::string& log_path, const std::string& user) {
+                                       const std::string& log_path, const std::string& user,
+                                       const ChronyBuild& build) {
     auto chronyd = std::make_unique<Process>(
-        std::vector<std::string>{"chronyd", "-x", "-d", "-u", user, "-f", conf}, log_path);
+        std::vector<std::string>{build.chronyd, "-x", "-d", "-u", user, "-f", conf}, log_path);
+    std::vector<std::string> ask = build.chronyc_argv;
+    ask.insert(ask.end(), {"-h", command_socket, "tracking"});
     bool ready = wait_until(
         [&] {
             int rc = 1;
-            run_command({"chronyc", "-h", command_socket, "tracking"}, &rc);
+            run_command(ask, &rc);
             return rc == 0;
         },
         std::chrono::seconds(10));
@@ -179,15 +203,24 @@ std::unique_ptr<Process> start_chronyd(const std::string& conf, const std::strin
 }
 
 Chrony::Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf,
-               const std::string& user, const std::string& run_dir)
-    : sock_path_((run_dir.empty() ? dir.path() : run_dir) + "/vmrefclock.sock"),
+               const std::string& user, const std::string& run_dir, const ChronyBuild& build)
+    : build_(build),
+      sock_path_((run_dir.empty() ? dir.path() : run_dir) + "/vmrefclock.sock"),
       cmd_path_((run_dir.empty() ? dir.path() : run_dir) + "/chronyd.sock") {
     std::string conf = dir.file("chrony.conf");
     write_file(conf, "refclock SOCK " + sock_path_ + " refid VMCK poll " +
                          std::to_string(refclock_poll) + " precision 1e-7\n" + "bindcmdaddress " +
                          cmd_path_ + "\n" + "cmdport 0\nport 0\n" + "pidfile " +
                          dir.file("chronyd.pid") + "\n" + extra_conf);
-    process_ = start_chronyd(conf, cmd_path_, dir.file("chronyd.log"), user);
+    chronyc_program_ = build_.chronyc_argv.front();
+    if (build_.chronyc_argv.size() > 1) {
+        chronyc_program_ = dir.file("chronyc-" + build_.name);
+        std::string script = "#!/bin/sh\nexec";
+        for (const auto& arg : build_.chronyc_argv) script += " '" + arg + "'";
+        write_file(chronyc_program_, script + " \"$@\"\n");
+        chmod(chronyc_program_.c_str(), 0755);
+    }
+    process_ = start_chronyd(conf, cmd_path_, dir.file("chronyd.log"), user, build_);
 }
 
 Chrony::~Chrony() {
@@ -195,7 +228,8 @@ Chrony::~Chrony() {
 }
 
 std::string Chrony::chronyc(const std::vector<std::string>& args, int* exit_code) const {
-    std::vector<std::string> argv{"chronyc", "-h", cmd_path_, "-c"};
+    std::vector<std::string> argv = build_.chronyc_argv;
+    argv.insert(argv.end(), {"-h", cmd_path_, "-c"});
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, exit_code);
 }
@@ -254,9 +288,9 @@ std::string vmclock_daemon_config(const std::string& page, const Chrony& chrony,
                                   const std::string& status_socket, const std::string& extra) {
     return "[source]\ntype = \"vmclock\"\npath = \"" + page +
            "\"\ninterval = 0.5\nreadings = 10\n[chrony]\nsocket = \"" + chrony.sock_path() +
-           "\"\ncontrol_socket = \"" + chrony.command_socket() +
-           "\"\npoll = " + std::to_string(chrony_poll) + "\n[status]\nsocket = \"" + status_socket +
-           "\"\n[log]\nlevel = \"info\"\n" + extra;
+           "\"\ncontrol_socket = \"" + chrony.command_socket() + "\"\nchronyc = \"" +
+           chrony.chronyc_program() + "\"\npoll = " + std::to_string(chrony_poll) +
+           "\n[status]\nsocket = \"" + status_socket + "\"\n[log]\nlevel = \"info\"\n" + extra;
 }
 
 namespace {

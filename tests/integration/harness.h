@@ -57,11 +57,29 @@ int64_t realtime_ns();
 void write_file(const std::string& path, const std::string& content);
 std::string read_file(const std::string& path);
 
+// One chrony generation's programs. Debian 12's 4.3 needs >= 4 samples per refclock poll;
+// 4.7+ takes one. 4.8's chronyc (built by scripts/chrony-4.8 with a non-root chronyc user)
+// drops root to that user unless given -u, so `chronyc_argv` carries "-u root" for it.
+struct ChronyBuild {
+    std::string name;  // "4.3", "4.8"
+    std::string chronyd;
+    std::vector<std::string> chronyc_argv;
+    bool one_sample_per_poll = false;  // chrony >= 4.7
+};
+// Debian's chrony (4.3 on Debian 12), from PATH.
+const ChronyBuild& system_chrony();
+// chrony 4.8 from VMR_CHRONY48_DIR or <build>/chrony-4.8 (scripts/chrony-4.8), if built.
+std::optional<ChronyBuild> chrony_48();
+// Both generations this machine has: tests run once per entry; 4.8 is absent only when
+// scripts/chrony-4.8 has not run, and tests then GTEST_SKIP it (scripts/test builds it).
+std::vector<ChronyBuild> chrony_builds();
+
 // chronyd -x -d -f conf (never touches the system clock) as `user` after start-up,
 // logging to `log_path`; waits until chronyc answers on `command_socket`.
 std::unique_ptr<Process> start_chronyd(const std::string& conf, const std::string& command_socket,
                                        const std::string& log_path,
-                                       const std::string& user = "root");
+                                       const std::string& user = "root",
+                                       const ChronyBuild& build = system_chrony());
 
 // A private chronyd with one SOCK refclock, its command socket in the temp dir.
 class Chrony {
@@ -69,7 +87,8 @@ class Chrony {
     // `user`: chronyd drops to it after start-up, as a packaged chronyd does (_chrony);
     // `run_dir`: where its sockets go (created by chronyd), "" = `dir` itself.
     Chrony(const TempDir& dir, int refclock_poll, const std::string& extra_conf = "",
-           const std::string& user = "root", const std::string& run_dir = "");
+           const std::string& user = "root", const std::string& run_dir = "",
+           const ChronyBuild& build = system_chrony());
     ~Chrony();
 
     const std::string& sock_path() const { return sock_path_; }
@@ -84,10 +103,16 @@ class Chrony {
     // chrony's estimate of true - system now: `chronyc -c tracking` field 5, in seconds.
     std::optional<double> tracking_system_time_s() const;
     std::string log() const { return process_->log(); }
+    const ChronyBuild& build() const { return build_; }
+    // The program for the daemon's single-program `[chrony] chronyc` key: "chronyc", or a
+    // wrapper script in `dir` that adds this build's fixed arguments (4.8: -u root).
+    const std::string& chronyc_program() const { return chronyc_program_; }
 
   private:
+    ChronyBuild build_;
     std::string sock_path_;
     std::string cmd_path_;
+    std::string chronyc_program_;
     std::unique_ptr<Process> process_;
 };
 

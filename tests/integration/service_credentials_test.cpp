@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -64,8 +65,23 @@ std::vector<std::string> as_service(const std::string& caps) {
     return argv;
 }
 
-TEST(ServiceCredentials, TheUnitsCapabilitiesFeedAndResetAChronyRunningAsChrony) {
+// The daemon's config names the bare chronyc of each generation: 4.8's, which drops root
+// to its configured user when started as root, must work as well as 4.3's.
+std::string with_chronyc(std::string config, const std::string& chronyc) {
+    const size_t at = config.find("chronyc = \"");
+    const size_t end = config.find('\n', at);
+    return config.replace(at, end - at, "chronyc = \"" + chronyc + "\"");
+}
+
+class ServiceCredentials : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ServiceCredentials, TheUnitsCapabilitiesFeedAndResetAChronyRunningAsChrony) {
     if (geteuid() != 0) GTEST_SKIP() << "needs root to start chronyd and drop to nobody";
+    std::optional<ChronyBuild> build;
+    for (const auto& b : chrony_builds()) {
+        if (b.name == GetParam()) build = b;
+    }
+    if (!build) GTEST_SKIP() << "chrony " << GetParam() << " is not built (scripts/chrony-4.8)";
     if (getpwnam("_chrony") == nullptr) GTEST_SKIP() << "no _chrony user (chrony package)";
     if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv (util-linux)";
     ASSERT_EQ(unit_setting("AmbientCapabilities"), unit_setting("CapabilityBoundingSet"));
@@ -77,13 +93,14 @@ TEST(ServiceCredentials, TheUnitsCapabilitiesFeedAndResetAChronyRunningAsChrony)
     chmod(dir.path().c_str(), 0755);
     const std::string page = dir.file("vmclock0"), truth_file = dir.file("truth");
     auto sim = start_vmclock_sim(dir, page, truth_file, 0.00025, 3);
-    Chrony chrony(dir, 2, "", "_chrony", dir.file("run"));
+    Chrony chrony(dir, 2, "", "_chrony", dir.file("run"), *build);
     // The status socket in a directory the service user owns, as RuntimeDirectory= does.
     const std::string status_dir = dir.file("status");
     std::filesystem::create_directory(status_dir);
     ASSERT_EQ(chown(status_dir.c_str(), kNobody, kNobody), 0);
     write_file(dir.file("vmrefclockd.toml"),
-               vmclock_daemon_config(page, chrony, 2, status_dir + "/status.sock"));
+               with_chronyc(vmclock_daemon_config(page, chrony, 2, status_dir + "/status.sock"),
+                            build->chronyc_argv.front()));
     // A copy nobody may execute wherever the build tree lives.
     const std::string daemon_bin = dir.file("vmrefclockd");
     std::filesystem::copy_file(bin_dir() + "/vmrefclockd", daemon_bin);
@@ -109,7 +126,8 @@ TEST(ServiceCredentials, TheUnitsCapabilitiesFeedAndResetAChronyRunningAsChrony)
         ASSERT_TRUE(
             wait_until([&] { return !chrony.reach().empty() && chrony.reach() != "0"; }, 12s))
             << chrony.chronyc({"sources"}) << daemon->log();
-        std::printf("as nobody with %s: chrony reach %s\n", caps.c_str(), chrony.reach().c_str());
+        std::printf("chrony %s, as nobody with %s: chrony reach %s\n", build->name.c_str(),
+                    caps.c_str(), chrony.reach().c_str());
         sim->signal(SIGUSR1);
         ASSERT_TRUE(wait_until(
             [&] { return daemon->log().find("chrony sources reset (") != std::string::npos; }, 10s))
@@ -137,10 +155,19 @@ TEST(ServiceCredentials, TheUnitsCapabilitiesFeedAndResetAChronyRunningAsChrony)
         ASSERT_TRUE(wait_until(
             [&] { return daemon->log().find("chrony reset (") != std::string::npos; }, 10s))
             << daemon->log();
-        std::printf("as nobody without capabilities: chrony socket \"%s\"; reset refused\n",
-                    error.c_str());
+        std::printf(
+            "chrony %s, as nobody without capabilities: chrony socket \"%s\"; reset "
+            "refused\n",
+            build->name.c_str(), error.c_str());
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Chrony, ServiceCredentials, ::testing::Values("4.3", "4.8"),
+                         [](const auto& info) {
+                             std::string name = "chrony_" + info.param;
+                             name[name.find('.')] = '_';
+                             return name;
+                         });
 
 }  // namespace
 }  // namespace vmrefclock::test

@@ -19,18 +19,36 @@ constexpr int kChronyPoll = 2;  // 4-s chrony polls
 // chrony's estimate of true - system, in ns: the correction its virtual clock applies
 // (tracking "System time", positive = system slow) minus the residual offset it still
 // sees for the refclock (sourcestats; positive = local clock ahead of the source).
-std::optional<double> chrony_estimate_ns(const Chrony& chrony) {
-    auto correction = chrony.tracking_system_time_s();
+// `at_ns` is the midpoint of the CLOCK_REALTIME reads taken right around chrony's answer
+// to `tracking`, for the truth; `slack_ns` its half-width (the truth moves 3 ns per ms at
+// the simulated 3 ppm, so the measurement's own error is 3e-6 * slack_ns).
+struct ChronyEstimate {
+    double offset_ns;
+    int64_t at_ns;
+    int64_t slack_ns;
+};
+std::optional<ChronyEstimate> chrony_estimate(const Chrony& chrony) {
     auto stats = chrony.sourcestats_fields();
+    const int64_t before = realtime_ns();
+    auto correction = chrony.tracking_system_time_s();
+    const int64_t after = realtime_ns();
     if (!correction || stats.size() < 7) return std::nullopt;
-    return (*correction - std::stod(stats[6])) * 1e9;
+    return ChronyEstimate{(*correction - std::stod(stats[6])) * 1e9, before + (after - before) / 2,
+                          (after - before) / 2};
 }
 
-TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
+class Spine : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Spine, ChronyFollowsTheHostClockAndADisruption) {
+    std::optional<ChronyBuild> build;
+    for (const auto& b : chrony_builds()) {
+        if (b.name == GetParam()) build = b;
+    }
+    if (!build) GTEST_SKIP() << "chrony " << GetParam() << " is not built (scripts/chrony-4.8)";
     TempDir dir;
     const std::string page = dir.file("vmclock0"), truth_file = dir.file("truth");
     auto sim = start_vmclock_sim(dir, page, truth_file, 0.00025, 3);
-    Chrony chrony(dir, kChronyPoll);
+    Chrony chrony(dir, kChronyPoll, "", "root", "", *build);
     write_file(dir.file("vmrefclockd.toml"),
                vmclock_daemon_config(page, chrony, kChronyPoll, dir.file("status.sock")));
     Process daemon({bin_dir() + "/vmrefclockd", "-c", dir.file("vmrefclockd.toml")},
@@ -42,13 +60,23 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
     ASSERT_TRUE(wait_until([&] { return chrony.reach() == "377"; }, 15s))
         << "reach " << chrony.reach() << "\n"
         << chrony.log() << daemon.log();
-    auto estimate = chrony_estimate_ns(chrony);
     auto truth = read_truth(truth_file);
-    ASSERT_TRUE(estimate && truth);
-    const double truth_ns = truth->at(realtime_ns());
-    std::printf("after 30 s: chrony %+.0f ns, truth %+.0f ns, difference %+.0f ns\n", *estimate,
-                truth_ns, *estimate - truth_ns);
-    EXPECT_NEAR(*estimate, truth_ns, 5'000);
+    ASSERT_TRUE(truth);
+    // Steady state: chrony's estimate within 100 ns of the truth, three times 2 s apart.
+    // (The SOCK encoding that added the truncated nanoseconds to the offset was off by
+    // +0.5 us on average: this fails on it.)
+    for (int check = 0; check < 3; ++check) {
+        if (check > 0) std::this_thread::sleep_for(2s);
+        auto estimate = chrony_estimate(chrony);
+        ASSERT_TRUE(estimate);
+        const double truth_ns = truth->at(estimate->at_ns);
+        std::printf(
+            "chrony %s, check %d: chrony %+.0f ns, truth %+.0f ns, difference %+.0f ns "
+            "(measurement +-%.1f ns)\n",
+            build->name.c_str(), check + 1, estimate->offset_ns, truth_ns,
+            estimate->offset_ns - truth_ns, 3e-6 * static_cast<double>(estimate->slack_ns));
+        EXPECT_NEAR(estimate->offset_ns, truth_ns, 100);
+    }
 
     // Phase 2: a migration-like disruption with a 2 ms step.
     const uint64_t disruptions = truth->disruptions;
@@ -63,10 +91,10 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
     double last_difference_ns = NAN;
     bool followed = wait_until(
         [&] {
-            auto e = chrony_estimate_ns(chrony);
+            auto e = chrony_estimate(chrony);
             auto t = read_truth(truth_file);
             if (!e || !t) return false;
-            last_difference_ns = *e - t->at(realtime_ns());
+            last_difference_ns = e->offset_ns - t->at(e->at_ns);
             return std::fabs(last_difference_ns) < 5'000;
         },
         std::chrono::seconds(3 << kChronyPoll), 250ms);
@@ -83,6 +111,12 @@ TEST(Spine, ChronyFollowsTheHostClockAndADisruption) {
 
     EXPECT_EQ(daemon.stop(), 0) << daemon.log();
 }
+
+INSTANTIATE_TEST_SUITE_P(Chrony, Spine, ::testing::Values("4.3", "4.8"), [](const auto& info) {
+    std::string name = "chrony_" + info.param;
+    name[name.find('.')] = '_';
+    return name;
+});
 
 }  // namespace
 }  // namespace vmrefclock::test

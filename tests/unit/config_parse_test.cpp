@@ -168,7 +168,7 @@ TEST(ConfigParse, UnknownTablesAndKeysAreErrors) {
     EXPECT_EQ(error_of("[source]\nintervall = 1\n"),
               "vmrefclockd.toml:2: [source] unknown key \"intervall\" "
               "(accepted: type, path, method, interval, readings, allow_phc, sysfs_root, "
-              "dev_root)");
+              "dev_root, record, record_max_mb)");
     EXPECT_EQ(error_of("[chrony]\nsocket = \"/a\"\nrefid = \"VMCK\"\n"),
               "vmrefclockd.toml:3: [chrony] unknown key \"refid\" "
               "(accepted: socket, control_socket, poll, chronyc)");
@@ -256,10 +256,13 @@ TEST(ConfigLoad, ExampleFileParsesToTheDefaults) {
     EXPECT_EQ(r->source.allow_phc, d.source.allow_phc);
     EXPECT_EQ(r->source.sysfs_root, d.source.sysfs_root);
     EXPECT_EQ(r->source.dev_root, d.source.dev_root);
+    EXPECT_EQ(r->source.record, d.source.record);
+    EXPECT_EQ(r->source.record_max_mb, d.source.record_max_mb);
     EXPECT_EQ(r->disruption.vmclock, d.disruption.vmclock);
     EXPECT_EQ(r->disruption.step, d.disruption.step);
     EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, d.disruption.step_floor_us);
     EXPECT_DOUBLE_EQ(r->disruption.step_sigma, d.disruption.step_sigma);
+    EXPECT_DOUBLE_EQ(r->disruption.step_probation_s, d.disruption.step_probation_s);
     EXPECT_DOUBLE_EQ(r->disruption.suspend_threshold_ms, d.disruption.suspend_threshold_ms);
     EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, d.disruption.frequency_bound_ppm);
     EXPECT_EQ(r->status.socket, d.status.socket);
@@ -282,9 +285,31 @@ TEST(ConfigLoad, ExampleFileSetsEveryKey) {
                             "step_floor_us =", "step_sigma =",
                             "suspend =",       "suspend_threshold_ms =",
                             "frequency =",     "frequency_bound_ppm =",
-                            "group =",         "level ="}) {
+                            "group =",         "level =",
+                            "record =",        "record_max_mb =",
+                            "step_probation ="}) {
         EXPECT_NE(text.find(std::string("\n") + key), std::string::npos) << key;
     }
+}
+
+TEST(ConfigParse, RecordIsAnAbsolutePathOrEmpty) {
+    auto r = parse_config(
+        "[source]\nrecord = \"/var/lib/vmrefclock/trace.csv\"\n"
+        "record_max_mb = 5\n",
+        "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->source.record, "/var/lib/vmrefclock/trace.csv");
+    EXPECT_EQ(r->source.record_max_mb, 5);
+    EXPECT_TRUE(parse_config("[source]\nrecord = \"\"\n", "t.toml").ok());
+    auto rel = parse_config("[source]\nrecord = \"trace.csv\"\n", "t.toml");
+    ASSERT_FALSE(rel.ok());
+    EXPECT_EQ(rel.error().message,
+              "t.toml:2: [source] record: must be an absolute path or \"\", got \"trace.csv\"");
+    auto big = parse_config("[source]\nrecord_max_mb = 0\n", "t.toml");
+    ASSERT_FALSE(big.ok());
+    EXPECT_NE(big.error().message.find("record_max_mb: must be between 1 and 100000 MB"),
+              std::string::npos)
+        << big.error().message;
 }
 
 TEST(ConfigLoad, MissingFileNamesPathAndErrno) {
@@ -327,6 +352,7 @@ vmclock = ""
 step = false
 step_floor_us = 500
 step_sigma = 8
+step_probation = 5
 suspend = false
 suspend_threshold_ms = 5
 frequency = false
@@ -345,6 +371,7 @@ group = "adm"
     EXPECT_FALSE(r->disruption.step || r->disruption.suspend || r->disruption.frequency);
     EXPECT_DOUBLE_EQ(r->disruption.step_floor_us, 500);
     EXPECT_DOUBLE_EQ(r->disruption.frequency_bound_ppm, 80);
+    EXPECT_DOUBLE_EQ(r->disruption.step_probation_s, 5);
     EXPECT_EQ(r->status.group, "adm");
 }
 
@@ -361,6 +388,33 @@ TEST(ConfigParse, PtpAndDisruptionErrorsNameTheKey) {
     EXPECT_EQ(error_of("[disruption]\nstep_floor_us = 1\n"),
               "vmrefclockd.toml:2: [disruption] step_floor_us: must be between 10 and 1000000 us, "
               "got 1");
+}
+
+}  // namespace
+}  // namespace vmrefclock
+
+namespace vmrefclock {
+namespace {
+
+// Every path the daemon opens is absolute, so it does not depend on the working
+// directory the daemon happens to start in; chronyc is a name or an absolute path.
+TEST(ConfigParse, PathsMustBeAbsolute) {
+    EXPECT_EQ(error_of("[source]\npath = \"dev/vmclock0\"\n"),
+              "vmrefclockd.toml:2: [source] path: must be an absolute path, got \"dev/vmclock0\"");
+    EXPECT_EQ(error_of("[source]\nsysfs_root = \"sys\"\n"),
+              "vmrefclockd.toml:2: [source] sysfs_root: must be an absolute path, got \"sys\"");
+    EXPECT_EQ(error_of("[source]\ndev_root = \"./dev\"\n"),
+              "vmrefclockd.toml:2: [source] dev_root: must be an absolute path, got \"./dev\"");
+    EXPECT_EQ(error_of("[disruption]\nvmclock = \"vmclock0\"\n"),
+              "vmrefclockd.toml:2: [disruption] vmclock: must be an absolute path, got "
+              "\"vmclock0\"");
+    EXPECT_EQ(error_of("[chrony]\nchronyc = \"bin/chronyc\"\n"),
+              "vmrefclockd.toml:2: [chrony] chronyc: must be a program name (looked up in PATH) "
+              "or an absolute path, got \"bin/chronyc\"");
+    // Empty means "the default" where it did before.
+    auto r = parse_config("[source]\npath = \"\"\n[disruption]\nvmclock = \"\"\n", "t.toml");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_TRUE(parse_config("[chrony]\nchronyc = \"chronyc\"\n", "t.toml").ok());
 }
 
 }  // namespace

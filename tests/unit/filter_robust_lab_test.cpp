@@ -1,7 +1,15 @@
-// The robust filter on the clock lab, fixed seeds: the targets of issue 4.
-//   noisy hypercall, asymmetric spikes: RMS <= half of the better baseline;
-//   clean vmclock: RMS <= the better baseline;
-//   the truth inside the sent error bound in >= 99.9 % of polls, in every scenario;
+// The robust filter on the clock lab, fixed seeds, scored on what chrony receives
+// (after the SOCK encoding): the targets of issues 4 and 14.
+//   every scenario: the truth inside the sent error bound in >= 99.9 % of samples, and
+//   the bound tight: its median, without the host's time_maxerror, <= 4x the RMS error;
+//   noisy hypercall, asymmetric spikes: RMS <= a quarter of the better baseline;
+//   clean vmclock, disruption, master step: RMS <= 0.7x the better baseline (measured
+//   0.62-0.64: an averaging regression fails);
+//   wander: RMS < 0.95x the better baseline (the issue's target: beat both). The host's
+//   +-10 ns re-anchoring error, constant for 8 s, dominates there and the wander (a
+//   0.1 ppm cycle) allows no straight-line window that averages several re-anchorings
+//   (6.1-6.2 ns against chrony's 5.9-6.0); the host-error tracker keeps it out (measured
+//   5.3-5.4 ns against chrony's 5.8-5.9 on these 6-h traces, seeds 1-3);
 //   back within tolerance <= 2 polls after a disruption (and after a 4.5 ms step).
 // Six-hour traces (the bench runs a day) with events more often, to stay fast.
 #include <gtest/gtest.h>
@@ -20,7 +28,7 @@ namespace vmrefclock::lab {
 namespace {
 
 constexpr int64_t kPolls = 6 * 3600;
-constexpr uint64_t kSeeds[] = {1, 2};
+constexpr uint64_t kSeeds[] = {1, 2, 3};
 
 struct Scores {
     MethodScore phc2sys, chrony, ours;
@@ -33,39 +41,46 @@ Scores run(const ScenarioConfig& sc, uint64_t seed) {
     Scores out{s[0], s[1], s[2]};
     std::printf(
         "%-18s seed %llu: rms phc2sys %.1f chrony %.1f ours %.1f ns; ours max %.1f ns, "
-        "outside bound %.4f %%, recovery %d\n",
+        "in bound %.3f %%, bound median %.1f p99 %.1f ns + host %.0f ns, recovery %d\n",
         sc.name.c_str(), static_cast<unsigned long long>(seed), out.phc2sys.rms_ns,
-        out.chrony.rms_ns, out.ours.rms_ns, out.ours.max_ns,
-        100 * out.ours.outside_bound_fraction(), out.ours.recovery_polls);
+        out.chrony.rms_ns, out.ours.rms_ns, out.ours.max_ns, 100 * out.ours.coverage(),
+        out.ours.bound_median_ns, out.ours.bound_p99_ns, out.ours.host_maxerror_ns,
+        out.ours.recovery_polls);
     EXPECT_EQ(out.ours.not_finite, 0);
     EXPECT_GE(out.ours.sent, kPolls - 2 * std::max(out.ours.events, 1));
-    EXPECT_LE(out.ours.outside_bound_fraction(), 0.001) << sc.name;
+    EXPECT_EQ(out.ours.scored, out.ours.sent);
+    EXPECT_GE(out.ours.coverage(), 0.999) << sc.name << " seed " << seed;
+    EXPECT_LE(out.ours.bound_median_ns, 4.0 * out.ours.rms_ns) << sc.name << " seed " << seed;
+    EXPECT_EQ(out.ours.host_maxerror_ns, sc.host_info ? sc.host_maxerror_ns : 0) << sc.name;
     return out;
 }
 
-TEST(RobustLab, NoisyHypercallHalvesTheBetterBaselineRms) {
+TEST(RobustLab, NoisyHypercallQuartersTheBetterBaselineRms) {
     for (uint64_t seed : kSeeds) {
         const Scores s = run(scenario_by_name("noisy-hypercall"), seed);
-        EXPECT_LE(s.ours.rms_ns, 0.5 * s.better_baseline_rms());
+        EXPECT_LE(s.ours.rms_ns, 0.25 * s.better_baseline_rms());
     }
 }
 
-TEST(RobustLab, AsymmetricSpikesHalveTheBetterBaselineRms) {
+TEST(RobustLab, AsymmetricSpikesQuarterTheBetterBaselineRms) {
     for (uint64_t seed : kSeeds) {
         const Scores s = run(scenario_by_name("asymmetric-spikes"), seed);
-        EXPECT_LE(s.ours.rms_ns, 0.5 * s.better_baseline_rms());
+        EXPECT_LE(s.ours.rms_ns, 0.25 * s.better_baseline_rms());
     }
 }
 
-TEST(RobustLab, CleanVmclockNoWorseThanTheBetterBaseline) {
+TEST(RobustLab, CleanVmclockBeatsTheBetterBaselineByAThird) {
     for (uint64_t seed : kSeeds) {
         const Scores s = run(scenario_by_name("clean-vmclock"), seed);
-        EXPECT_LE(s.ours.rms_ns, s.better_baseline_rms());
+        EXPECT_LE(s.ours.rms_ns, 0.7 * s.better_baseline_rms());
     }
 }
 
-TEST(RobustLab, WanderKeepsTheTruthInsideTheBound) {
-    for (uint64_t seed : kSeeds) run(scenario_by_name("wander"), seed);
+TEST(RobustLab, WanderBeatsTheBetterBaselineInsideATightBound) {
+    for (uint64_t seed : kSeeds) {
+        const Scores s = run(scenario_by_name("wander"), seed);
+        EXPECT_LT(s.ours.rms_ns, 0.95 * s.better_baseline_rms());
+    }
 }
 
 TEST(RobustLab, RecoversWithinTwoPollsAfterDisruptions) {
@@ -73,6 +88,7 @@ TEST(RobustLab, RecoversWithinTwoPollsAfterDisruptions) {
     sc.disruption_interval_s = 1800;  // 12 migrations in 6 h
     for (uint64_t seed : kSeeds) {
         const Scores s = run(sc, seed);
+        EXPECT_LE(s.ours.rms_ns, 0.7 * s.better_baseline_rms());
         EXPECT_EQ(s.ours.events, 12);
         EXPECT_GE(s.ours.recovery_polls, 1);
         EXPECT_LE(s.ours.recovery_polls, 2);
@@ -84,6 +100,7 @@ TEST(RobustLab, FollowsA4p5msMasterClockStepWithinTwoPolls) {
     sc.master_step_interval_s = 2700;  // 8 steps in 6 h, alternating sign
     for (uint64_t seed : kSeeds) {
         const Scores s = run(sc, seed);
+        EXPECT_LE(s.ours.rms_ns, 0.7 * s.better_baseline_rms());
         EXPECT_EQ(s.ours.events, 8);
         EXPECT_GE(s.ours.recovery_polls, 1);
         EXPECT_LE(s.ours.recovery_polls, 2);

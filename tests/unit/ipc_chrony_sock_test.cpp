@@ -6,11 +6,14 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "ipc/chrony_sock.h"
 #include "tests/support/temp_dir.h"
@@ -334,6 +337,63 @@ TEST_F(ChronySockSinkTest, FullQueueDropsSampleAndKeepsConnection) {
     auto st = sink.send(make_sample(99'000'000, 0), mono);
     ASSERT_TRUE(st.ok()) << st.error().message;
     EXPECT_EQ(sink.sent(), static_cast<uint64_t>(sent_ok) + 1);
+}
+
+TEST_F(ChronySockSinkTest, WaitReadTellsWhetherChronydHasReadEverything) {
+    FakeChronyd chronyd(path_);
+    ChronySockSink sink(path_);
+    EXPECT_TRUE(sink.wait_read(0));  // not connected: nothing queued
+    ASSERT_TRUE(sink.send(make_sample(1000, 0), kSecNs).ok());
+    ASSERT_TRUE(sink.send(make_sample(2000, 0), kSecNs).ok());
+    EXPECT_FALSE(sink.wait_read(20'000'000));  // unread: times out
+    ASSERT_TRUE(chronyd.receive().has_value());
+    EXPECT_FALSE(sink.wait_read(0));  // one still queued
+    // Read from another thread while waiting: the wait ends when the queue is empty.
+    std::thread reader([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        chronyd.receive();
+    });
+    EXPECT_TRUE(sink.wait_read(2'000'000'000));
+    reader.join();
+}
+
+// The back-off is capped at what the daemon passes (one chrony poll), and the error
+// text names the cause only: the same text on every poll of an outage, no countdown.
+TEST_F(ChronySockSinkTest, BackoffCapAndStableErrorText) {
+    ChronySockSink sink(path_, 4 * kSecNs);  // chrony poll 2
+    int64_t mono = 10 * kSecNs;
+    auto first = sink.send(make_sample(1, 0), mono);
+    ASSERT_FALSE(first.ok());
+    std::set<std::string> texts{first.error().message};
+    for (int i = 0; i < 200; ++i) {
+        mono += kSecNs / 2;  // polls every 0.5 s, during and after each back-off
+        auto st = sink.send(make_sample(2 + i, 0), mono);
+        ASSERT_FALSE(st.ok());
+        texts.insert(st.error().message);
+        EXPECT_LE(sink.backoff_ns(), 4 * kSecNs);
+    }
+    EXPECT_EQ(sink.backoff_ns(), 4 * kSecNs);
+    EXPECT_EQ(texts.size(), 1u) << *texts.begin() << " / " << *texts.rbegin();
+    EXPECT_EQ(*texts.begin(), "chrony socket " + path_ + ": connect: " + std::strerror(ENOENT));
+    EXPECT_EQ(sink.last_error(), std::string("connect: ") + std::strerror(ENOENT));
+}
+
+// A restarted chronyd's socket, seen by a directory watch, ends the back-off at once.
+TEST_F(ChronySockSinkTest, SocketAppearedEndsTheBackoff) {
+    ChronySockSink sink(path_, 30 * kSecNs);
+    int64_t mono = kSecNs;
+    for (int i = 0; i < 8; ++i) {
+        mono = std::max(mono, sink.retry_at_mono_ns());
+        ASSERT_FALSE(sink.send(make_sample(1 + i, 0), mono).ok());
+    }
+    ASSERT_GE(sink.backoff_ns(), 16 * kSecNs);
+    FakeChronyd chronyd(path_);
+    EXPECT_TRUE(sink.socket_appeared());
+    auto st = sink.send(make_sample(5'000, 0), mono + 1);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+    ASSERT_TRUE(chronyd.receive().has_value());
+    EXPECT_EQ(sink.backoff_ns(), 0);
+    EXPECT_FALSE(sink.socket_appeared());  // connected: nothing to hurry
 }
 
 TEST_F(ChronySockSinkTest, TooLongPathIsAnErrorNotACrash) {

@@ -26,6 +26,12 @@ double TraceGenerator::truth(int64_t t_ns) const {
     return a.offset_ns + a.freq_ppm * 1e-6 * static_cast<double>(t_ns - a.t_ns);
 }
 
+double TraceGenerator::truth_in_last_poll(int64_t t_ns) const {
+    if (anchors_.empty()) return offset_ns_;
+    const Anchor& a = anchors_.back();
+    return a.offset_ns + a.freq_ppm * 1e-6 * static_cast<double>(t_ns - a.t_ns);
+}
+
 // Moves the true clock from the previous poll to this one and applies any event.
 void TraceGenerator::advance_clock() {
     const double dt_s = config_.poll_interval_s;

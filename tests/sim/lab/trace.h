@@ -30,6 +30,12 @@ class TraceGenerator {
     // host's true clock: the published clock's re-anchoring error is not part of it,
     // while master-clock steps are (the reference really moved; we must follow).
     double truth(int64_t t_ns) const;
+    // The last poll's true clock (its anchor's line) at t, also for t a little before the
+    // poll began: an event steps the truth between polls, and a time inside the poll
+    // floored to the microsecond (chrony's tv) must not fall back onto the old clock.
+    double truth_in_last_poll(int64_t t_ns) const;
+    // When the last poll began (its anchor: its first reading starts there).
+    int64_t poll_start_ns() const { return anchors_.empty() ? 0 : anchors_.back().t_ns; }
     // True frequency (ppm) during the last poll.
     double truth_freq_ppm() const { return freq_ppm_; }
 

@@ -1,6 +1,7 @@
 #include "tests/sim/vmclock_sim/host.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -83,8 +84,91 @@ void Host::update(const Event* events, std::size_t n, double t_s) {
     // continuous (or steps by exactly `step`) at a point the page anchors.
     for (std::size_t i = 0; i < n; ++i) apply(events[i], now.clock_ns, t_s);
     compose(now);
-    page_->publish(state_);
+    page_->publish(published());
     write_truth(now.clock_ns);
+}
+
+VmclockAbi Host::published() const {
+    VmclockAbi out = state_;
+    if (!corruption_) return out;
+    switch (corruption_->corruption) {
+        case Corruption::TimeSecZero:
+            out.time_sec = 0;
+            break;
+        case Corruption::PeriodMax:
+            out.counter_period_frac_sec = UINT64_MAX;
+            break;
+        case Corruption::TimeSec2262:
+            out.time_sec = 9223372035;
+            break;
+        case Corruption::Shift63:
+            out.counter_period_shift = 63;
+            break;
+        case Corruption::CounterJump: {
+            // The page's time at the guest's counter c is time + (c - counter_value) * period:
+            // an anchor `ticks` earlier puts every reading `seconds` later.
+            const auto ticks = static_cast<std::int64_t>(
+                std::llround(static_cast<long double>(corruption_->jump_s) * calib_.hz()));
+            out.counter_value -= static_cast<std::uint64_t>(ticks);
+            break;
+        }
+        case Corruption::TimeJump: {
+            long double frac = std::ldexp(static_cast<long double>(out.time_frac_sec), -64) +
+                               static_cast<long double>(corruption_->jump_s);
+            const long double whole = std::floor(frac);
+            out.time_sec += static_cast<std::uint64_t>(static_cast<std::int64_t>(whole));
+            out.time_frac_sec = to_u64_frac(std::ldexp(frac - whole, 64));
+            break;
+        }
+        default:  // the header and the file itself, changed by corrupt()
+            break;
+    }
+    return out;
+}
+
+void Host::corrupt(const Event& e, bool start, double t_s) {
+    std::printf("vmclock-sim: t=%.1f s corrupt %s %s%s\n", t_s, corruption_name(e.corruption),
+                start ? "start" : "end",
+                start ? (" for " + std::to_string(e.duration_s) + " s").c_str() : "");
+    std::fflush(stdout);
+    corruption_.reset();
+    switch (e.corruption) {
+        case Corruption::BadMagic:
+            page_->set_header(start ? 0x4b4c4357 : kVmclockMagic, 1, kPageSize);
+            break;
+        case Corruption::BadVersion:
+            page_->set_header(kVmclockMagic, start ? 2 : 1, kPageSize);
+            break;
+        case Corruption::BadSize:
+            page_->set_header(kVmclockMagic, 1, start ? 64 : kPageSize);
+            break;
+        case Corruption::Truncate:
+            if (start) {
+                page_->truncate();
+            } else {
+                page_->restore(state_);
+            }
+            break;
+        case Corruption::Replace:
+        case Corruption::Fifo:
+            if (start) {
+                if (unlink(opts_.page.c_str()) != 0 && errno != ENOENT) {
+                    throw std::runtime_error("cannot delete " + opts_.page + ": " +
+                                             std::strerror(errno));
+                }
+                if (e.corruption == Corruption::Fifo && mkfifo(opts_.page.c_str(), 0644) != 0) {
+                    throw std::runtime_error("cannot make a FIFO at " + opts_.page + ": " +
+                                             std::strerror(errno));
+                }
+            } else {
+                page_.reset();                      // the old, deleted inode
+                page_.emplace(opts_.page, state_);  // a new one, renamed over the FIFO if any
+            }
+            break;
+        default:  // field corruptions: applied by published() while in force
+            break;
+    }
+    if (start) corruption_ = e;
 }
 
 void Host::apply(const Event& e, std::int64_t realtime_ns, double t_s) {
@@ -128,6 +212,10 @@ void Host::apply(const Event& e, std::int64_t realtime_ns, double t_s) {
         case EventType::Leap:
             state_.leap_indicator = e.leap;
             std::printf("vmclock-sim: t=%.1f s leap %s (%u)\n", t_s, leap_name(e.leap), e.leap);
+            break;
+        case EventType::Corrupt:
+        case EventType::CorruptEnd:
+            corrupt(e, e.type == EventType::Corrupt, t_s);
             break;
         case EventType::Maintenance:
             state_.flags &= ~(kFlagDisruptionSoon | kFlagDisruptionImminent);

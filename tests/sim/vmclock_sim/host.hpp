@@ -43,6 +43,9 @@ class Host {
     std::uint64_t new_marker();
     void compose(const CounterPair& now);
     void write_truth(std::int64_t realtime_ns) const;
+    // A corrupt event's start and end, and the page as published while one is active.
+    void corrupt(const Event& e, bool start, double t_s);
+    VmclockAbi published() const;
 
     Options opts_;
     CounterCalibrator calib_;
@@ -57,6 +60,7 @@ class Host {
 
     VmclockAbi state_{};  // everything that is not recomputed from the clock model
     std::optional<PageWriter> page_;
+    std::optional<Event> corruption_;  // the corrupt event in force
 };
 
 }  // namespace vmrefclock::sim

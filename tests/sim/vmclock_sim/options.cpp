@@ -23,7 +23,10 @@ Publishes a simulated hypervisor clock as a vmclock page (struct vmclock_abi) in
   --marker-only          counter_id 0xff: disruption marker/generation/status only, no time
   --duration S           exit after S seconds (0 = until SIGINT/SIGTERM)
   --scenario FILE.toml   timed [[event]] list (disruption, frequency, status, leap,
-                         maintenance, generation)
+                         maintenance, generation, corrupt: a hostile page for `duration` s,
+                         what = time_sec_zero|period_max|time_sec_2262|shift_63|
+                         counter_jump|time_jump (+ seconds)|bad_magic|bad_version|bad_size|
+                         truncate|replace|fifo)
   --disrupt-step S       clock step applied with the disruption SIGUSR1 triggers (0)
   --truth-file PATH      key=value file with the injected truth, rewritten after each update
   --maxerror-ns N        time_maxerror_nanosec (1000)

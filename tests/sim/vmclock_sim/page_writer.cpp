@@ -28,7 +28,7 @@ void store(T& field, T value) {
 
 }  // namespace
 
-PageWriter::PageWriter(const std::string& path, const VmclockAbi& initial) {
+PageWriter::PageWriter(const std::string& path, const VmclockAbi& initial) : path_(path) {
     std::vector<unsigned char> buf(kPageSize, 0);
     VmclockAbi head = initial;
     head.magic = kVmclockMagic;
@@ -83,7 +83,46 @@ std::uint32_t PageWriter::seq_count() const {
     return std::atomic_ref<std::uint32_t>(page_->seq_count).load(std::memory_order_relaxed);
 }
 
+void PageWriter::set_header(std::uint32_t magic, std::uint16_t version, std::uint32_t size) {
+    if (truncated_) return;
+    VmclockAbi& p = *page_;
+    std::atomic_ref<std::uint32_t> seq(p.seq_count);
+    std::uint32_t s = seq.load(std::memory_order_relaxed);
+    seq.store(s | 1u, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    store(p.magic, magic);
+    store(p.version, version);
+    store(p.size, size);
+    std::atomic_thread_fence(std::memory_order_release);
+    seq.store((s | 1u) + 1u, std::memory_order_relaxed);
+}
+
+void PageWriter::resize(off_t bytes) {
+    int fd = open(path_.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail("cannot open", path_);
+    if (ftruncate(fd, bytes) != 0) {
+        close(fd);
+        fail("cannot truncate", path_);
+    }
+    close(fd);
+}
+
+void PageWriter::truncate() {
+    resize(0);
+    truncated_ = true;  // the mapping now lies past the end of the file: touching it is SIGBUS
+}
+
+void PageWriter::restore(const VmclockAbi& v) {
+    resize(kPageSize);  // zero-filled
+    truncated_ = false;
+    store(page_->magic, kVmclockMagic);
+    store(page_->size, kPageSize);
+    store(page_->version, std::uint16_t{1});
+    publish(v);
+}
+
 void PageWriter::publish(const VmclockAbi& v) {
+    if (truncated_) return;
     VmclockAbi& p = *page_;
     std::atomic_ref<std::uint32_t> seq(p.seq_count);
     std::uint32_t s = seq.load(std::memory_order_relaxed);

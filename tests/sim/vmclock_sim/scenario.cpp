@@ -19,6 +19,10 @@ constexpr std::array<const char*, 5> kStatusNames = {"unknown", "initializing", 
 constexpr std::array<const char*, 6> kLeapNames = {"none",     "pre-positive",  "pre-negative",
                                                    "positive", "post-positive", "post-negative"};
 constexpr std::array<const char*, 3> kMaintenanceNames = {"none", "soon", "imminent"};
+// Index = Corruption value.
+constexpr std::array<const char*, 12> kCorruptionNames = {
+    "time_sec_zero", "period_max",  "time_sec_2262", "shift_63", "counter_jump", "time_jump",
+    "bad_magic",     "bad_version", "bad_size",      "truncate", "replace",      "fifo"};
 
 struct TypeInfo {
     EventType type;
@@ -34,6 +38,7 @@ const std::vector<TypeInfo>& types() {
         {EventType::Leap, "leap", {"leap"}},
         {EventType::Maintenance, "maintenance", {"level"}},
         {EventType::Generation, "generation", {"step"}},
+        {EventType::Corrupt, "corrupt", {"what", "duration", "seconds"}},
     };
     return t;
 }
@@ -94,7 +99,7 @@ Event parse_event(const std::string& path, std::size_t index, const toml::table&
         if (*type == ti.name) info = &ti;
     if (info == nullptr)
         r.fail("type", "unknown event type \"" + *type +
-                           "\" (disruption|frequency|status|leap|maintenance|generation)");
+                           "\" (disruption|frequency|status|leap|maintenance|generation|corrupt)");
     e.type = info->type;
 
     for (const auto& [k, v] : t) {
@@ -126,6 +131,21 @@ Event parse_event(const std::string& path, std::size_t index, const toml::table&
         case EventType::Maintenance:
             e.maintenance = static_cast<Maintenance>(r.choice("level", kMaintenanceNames));
             break;
+        case EventType::Corrupt: {
+            e.corruption = static_cast<Corruption>(r.choice("what", kCorruptionNames));
+            std::optional<double> d = r.number("duration");
+            if (!d) r.fail("duration", "is required (seconds the page stays corrupt)");
+            if (*d <= 0 || *d > 1e6) r.fail("duration", "must be in (0, 1e6] s");
+            e.duration_s = *d;
+            e.jump_s = r.number("seconds").value_or(0);
+            if (std::fabs(e.jump_s) >= 1e6) r.fail("seconds", "is too large");
+            const bool jump =
+                e.corruption == Corruption::CounterJump || e.corruption == Corruption::TimeJump;
+            if (jump && e.jump_s == 0) r.fail("seconds", "is required for a jump");
+            break;
+        }
+        case EventType::CorruptEnd:
+            break;
     }
     return e;
 }
@@ -155,6 +175,12 @@ std::vector<Event> load_scenario(const std::string& path) {
             if (t == nullptr)
                 throw ScenarioError(path + ": event[" + std::to_string(i) + "] is not a table");
             events.push_back(parse_event(path, i, *t));
+            if (events.back().type == EventType::Corrupt) {
+                Event end = events.back();
+                end.type = EventType::CorruptEnd;
+                end.at_s += end.duration_s;
+                events.push_back(end);
+            }
         }
     }
     std::stable_sort(events.begin(), events.end(),
@@ -163,6 +189,7 @@ std::vector<Event> load_scenario(const std::string& path) {
 }
 
 const char* event_name(EventType t) {
+    if (t == EventType::CorruptEnd) return "corrupt-end";
     for (const TypeInfo& ti : types())
         if (ti.type == t) return ti.name;
     return "?";
@@ -176,6 +203,9 @@ const char* leap_name(std::uint8_t l) {
 }
 const char* maintenance_name(Maintenance m) {
     return kMaintenanceNames[static_cast<std::size_t>(m)];
+}
+const char* corruption_name(Corruption c) {
+    return kCorruptionNames[static_cast<std::size_t>(c)];
 }
 
 }  // namespace vmrefclock::sim

@@ -107,7 +107,7 @@ step_sandbox() {
         for dev in $(phc) /dev/vmclock0 /dev/mem /dev/port; do
             (exec 3<\$dev) 2>/dev/null && echo \"open \$dev: yes\" || echo \"open \$dev: no\"
         done
-        for d in /etc /etc/vmrefclock /usr /var/lib /var/log /root /home /run /run/chrony /run/vmrefclock /tmp; do
+        for d in /etc /etc/vmrefclock /usr /var/lib /var/log /root /home /run /run/chrony /run/vmrefclock /var/lib/vmrefclock /tmp; do
             touch \$d/.probe 2>/dev/null && { echo \"write \$d: yes\"; rm -f \$d/.probe; } || echo \"write \$d: no\"
         done
         " 2>&1)
@@ -118,7 +118,7 @@ step_sandbox() {
     for expect in "open $(phc): yes" "open /dev/vmclock0: yes" "open /dev/mem: no" \
         "open /dev/port: no" "write /etc: no" "write /etc/vmrefclock: no" "write /usr: no" \
         "write /var/lib: no" "write /var/log: no" "write /root: no" "write /run: no" \
-        "write /run/vmrefclock: yes"; do
+        "write /run/vmrefclock: yes" "write /var/lib/vmrefclock: yes"; do
         echo "$out" | grep -qx "$expect" || { note "expected \"$expect\""; ok=1; }
     done
     # The daemon itself reads both devices: its PHC, and the page's marker.
