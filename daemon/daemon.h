@@ -12,12 +12,12 @@
 #include "daemon/pipeline.h"
 #include "daemon/startup_checks.h"
 #include "daemon/trace_recorder.h"
-#include "ipc/chrony_control.h"
-#include "ipc/chrony_sock.h"
-#include "ipc/clockbound_writer.h"
-#include "ipc/dir_watch.h"
-#include "ipc/event_loop.h"
-#include "ipc/status_server.h"
+#include "ipc/chrony/chrony_control.h"
+#include "ipc/chrony/chrony_sock.h"
+#include "ipc/clockbound/clockbound_writer.h"
+#include "ipc/sys/dir_watch.h"
+#include "ipc/sys/event_loop.h"
+#include "ipc/status/status_server.h"
 #include "systemd/notify.h"
 
 namespace vmrefclock {

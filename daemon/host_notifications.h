@@ -7,7 +7,7 @@
 #include <functional>
 #include <memory>
 
-#include "ipc/event_loop.h"
+#include "ipc/sys/event_loop.h"
 #include "sources/source.h"
 
 namespace vmrefclock {

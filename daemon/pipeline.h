@@ -20,7 +20,7 @@
 #include "filter/sample_filter.h"
 #include "filter/step_guard.h"
 #include "filter/system_clock_slew.h"
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 #include "sources/source.h"
 
 namespace vmrefclock {

@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "ipc/doctor.h"
+#include "ipc/ctl/doctor.h"
 
 namespace vmrefclock {
 

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "daemon/pipeline.h"
-#include "ipc/chrony_sock.h"
-#include "ipc/status.h"
+#include "ipc/chrony/chrony_sock.h"
+#include "ipc/status/status.h"
 
 namespace vmrefclock {
 

@@ -19,7 +19,7 @@
 #include <filesystem>
 #include <string>
 
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace vmrefclock;

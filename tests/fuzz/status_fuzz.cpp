@@ -27,9 +27,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/event_loop.h"
-#include "ipc/status.h"
-#include "ipc/status_server.h"
+#include "ipc/sys/event_loop.h"
+#include "ipc/status/status.h"
+#include "ipc/status/status_server.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace vmrefclock;

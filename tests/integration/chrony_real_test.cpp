@@ -9,9 +9,9 @@
 #include <memory>
 #include <thread>
 
-#include "ipc/chrony_control.h"
-#include "ipc/chrony_sock.h"
-#include "ipc/event_loop.h"
+#include "ipc/chrony/chrony_control.h"
+#include "ipc/chrony/chrony_sock.h"
+#include "ipc/sys/event_loop.h"
 #include "sources/system_clock.h"
 #include "tests/integration/harness.h"
 

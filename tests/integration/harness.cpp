@@ -1,6 +1,6 @@
 #include "tests/integration/harness.h"
 
-#include "ipc/status_client.h"
+#include "ipc/status/status_client.h"
 #include "sources/system_clock.h"
 
 #include <fcntl.h>

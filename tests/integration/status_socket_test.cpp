@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 #include "tests/integration/harness.h"
 #include "tests/support/prometheus_parser.h"
 

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "daemon/pipeline.h"
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

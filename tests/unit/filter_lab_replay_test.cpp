@@ -8,7 +8,7 @@
 #include <string>
 
 #include "filter/batch_trace.h"
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 #include "tests/sim/lab/replay.h"
 #include "tests/sim/lab/scenario.h"
 #include "tests/sim/lab/score.h"

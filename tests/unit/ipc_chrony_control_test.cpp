@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "ipc/chrony_control.h"
-#include "ipc/event_loop.h"
+#include "ipc/chrony/chrony_control.h"
+#include "ipc/sys/event_loop.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

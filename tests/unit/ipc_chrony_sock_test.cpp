@@ -15,7 +15,7 @@
 #include <string>
 #include <thread>
 
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "clockbound/clockbound_client.h"
-#include "ipc/clockbound_writer.h"
+#include "ipc/clockbound/clockbound_writer.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <thread>
 
-#include "ipc/clockbound_ctl.h"
-#include "ipc/clockbound_writer.h"
+#include "ipc/ctl/clockbound_ctl.h"
+#include "ipc/clockbound/clockbound_writer.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

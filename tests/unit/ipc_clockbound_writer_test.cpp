@@ -12,7 +12,7 @@
 #include <new>
 #include <thread>
 
-#include "ipc/clockbound_writer.h"
+#include "ipc/clockbound/clockbound_writer.h"
 #include "tests/support/clockbound_reference_reader.h"
 #include "tests/support/temp_dir.h"
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "ipc/dir_watch.h"
-#include "ipc/event_loop.h"
+#include "ipc/sys/dir_watch.h"
+#include "ipc/sys/event_loop.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

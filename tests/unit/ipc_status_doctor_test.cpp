@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "ipc/doctor.h"
+#include "ipc/ctl/doctor.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

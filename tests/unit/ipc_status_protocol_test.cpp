@@ -6,7 +6,7 @@
 #include <string>
 
 #include "filter/text.h"
-#include "ipc/status_protocol.h"
+#include "ipc/status/status_protocol.h"
 
 namespace vmrefclock {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <set>
 
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 #include "tests/support/prometheus_parser.h"
 
 namespace vmrefclock {

@@ -20,9 +20,9 @@
 #include <sstream>
 #include <thread>
 
-#include "ipc/event_loop.h"
-#include "ipc/status_client.h"
-#include "ipc/status_server.h"
+#include "ipc/sys/event_loop.h"
+#include "ipc/status/status_client.h"
+#include "ipc/status/status_server.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {

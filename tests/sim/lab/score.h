@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "filter/sample_filter.h"
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 #include "tests/sim/lab/replay.h"
 #include "tests/sim/lab/scenario.h"
 

@@ -1,4 +1,4 @@
-#include "ipc/doctor.h"
+#include "ipc/ctl/doctor.h"
 
 #include <fcntl.h>
 #include <glob.h>
@@ -20,7 +20,7 @@
 #include <set>
 #include <sstream>
 
-#include "ipc/status_client.h"
+#include "ipc/status/status_client.h"
 
 namespace vmrefclock {
 

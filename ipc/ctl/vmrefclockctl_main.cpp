@@ -11,10 +11,10 @@
 #include "config/config.h"
 #include "daemon/source_setup.h"
 #include "daemon/startup_checks.h"
-#include "ipc/clockbound_ctl.h"
-#include "ipc/doctor.h"
-#include "ipc/status.h"
-#include "ipc/status_client.h"
+#include "ipc/ctl/clockbound_ctl.h"
+#include "ipc/ctl/doctor.h"
+#include "ipc/status/status.h"
+#include "ipc/status/status_client.h"
 #include "sources/discovery.h"
 
 namespace vmrefclock {

@@ -36,7 +36,7 @@
 
 #include "clockbound/clockbound_shm.h"
 #include "filter/result.h"
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 
 namespace vmrefclock {
 

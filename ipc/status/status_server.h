@@ -1,5 +1,5 @@
 // The status socket: a unix stream socket served from the daemon's event loop, one JSON
-// request per line and one JSON response per line (ipc/status_protocol.h).
+// request per line and one JSON response per line (ipc/status/status_protocol.h).
 // Nothing a client sends or fails to read can block the loop or stop the server:
 // requests and clients are bounded, idle clients are closed, output is buffered.
 // Fair service: a request has 1 s from its first byte to its newline; when every slot
@@ -20,11 +20,11 @@
 #include <vector>
 
 #include "filter/result.h"
-#include "ipc/dir_watch.h"
-#include "ipc/event_loop.h"
-#include "ipc/status.h"
-#include "ipc/status_protocol.h"
-#include "ipc/status_socket_file.h"
+#include "ipc/sys/dir_watch.h"
+#include "ipc/sys/event_loop.h"
+#include "ipc/status/status.h"
+#include "ipc/status/status_protocol.h"
+#include "ipc/status/status_socket_file.h"
 
 namespace vmrefclock {
 

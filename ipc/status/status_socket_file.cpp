@@ -1,4 +1,4 @@
-#include "ipc/status_socket_file.h"
+#include "ipc/status/status_socket_file.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,4 +1,4 @@
-#include "ipc/status_client.h"
+#include "ipc/status/status_client.h"
 #include "sources/system_clock.h"
 
 #include <poll.h>

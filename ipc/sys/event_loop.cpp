@@ -1,4 +1,4 @@
-#include "ipc/event_loop.h"
+#include "ipc/sys/event_loop.h"
 
 #include <sys/epoll.h>
 #include <sys/timerfd.h>

@@ -1,4 +1,4 @@
-#include "ipc/clockbound_ctl.h"
+#include "ipc/ctl/clockbound_ctl.h"
 
 #include <time.h>
 

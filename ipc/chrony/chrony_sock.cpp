@@ -1,4 +1,4 @@
-#include "ipc/chrony_sock.h"
+#include "ipc/chrony/chrony_sock.h"
 
 #include <linux/sockios.h>
 #include <spdlog/spdlog.h>

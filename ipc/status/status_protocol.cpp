@@ -1,4 +1,4 @@
-#include "ipc/status_protocol.h"
+#include "ipc/status/status_protocol.h"
 
 #include <spdlog/spdlog.h>
 

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "filter/result.h"
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 
 namespace vmrefclock {
 

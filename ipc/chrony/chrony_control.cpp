@@ -1,4 +1,4 @@
-#include "ipc/chrony_control.h"
+#include "ipc/chrony/chrony_control.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "filter/result.h"
-#include "ipc/event_loop.h"
+#include "ipc/sys/event_loop.h"
 
 namespace vmrefclock {
 

@@ -1,4 +1,4 @@
-#include "ipc/dir_watch.h"
+#include "ipc/sys/dir_watch.h"
 
 #include <sys/epoll.h>
 #include <sys/inotify.h>

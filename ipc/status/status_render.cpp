@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 
 namespace vmrefclock {
 

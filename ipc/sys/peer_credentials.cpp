@@ -1,4 +1,4 @@
-#include "ipc/peer_credentials.h"
+#include "ipc/sys/peer_credentials.h"
 
 #include <grp.h>
 #include <pwd.h>

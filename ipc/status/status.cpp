@@ -1,7 +1,7 @@
 // The status snapshot's JSON form and the words for enum values. Field names here are
 // the wire protocol: vmrefclockctl, monitoring scripts and the integration tests read
 // them, so they change only together with issue 5's list.
-#include "ipc/status.h"
+#include "ipc/status/status.h"
 
 #include <cmath>
 #include <cstdio>

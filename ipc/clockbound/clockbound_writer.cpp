@@ -1,4 +1,4 @@
-#include "ipc/clockbound_writer.h"
+#include "ipc/clockbound/clockbound_writer.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,4 +1,4 @@
-#include "ipc/status_server.h"
+#include "ipc/status/status_server.h"
 
 #include <grp.h>
 #include <sys/epoll.h>
@@ -13,7 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "ipc/peer_credentials.h"
+#include "ipc/sys/peer_credentials.h"
 #include "sources/system_clock.h"
 
 namespace vmrefclock {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "ipc/event_loop.h"
+#include "ipc/sys/event_loop.h"
 
 namespace vmrefclock {
 
