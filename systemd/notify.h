@@ -21,7 +21,7 @@ class Notifier {
     // STATUS=<text>: one line, e.g. "ok, offset +1.2 µs". Repeats are not resent.
     void status(std::string_view text);
     // WATCHDOG=1: call once per completed poll, so a stuck loop stops the pings.
-    // Rate-limited to a quarter of the watchdog interval.
+    // Rate-limited to one ping per 1/8 of the watchdog interval (see notify.cpp).
     void watchdog();
     // STOPPING=1: at the start of shutdown.
     void stopping();

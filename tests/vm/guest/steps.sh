@@ -10,25 +10,7 @@ LOG=$T/vmrefclockd.log # the daemon's log (stderr)
 CHRONYC="chronyc -n -h /run/chrony/chronyd.sock"
 mkdir -p $T
 
-note() { echo "  $*"; }
-# Indents a command's output under the step.
-show() { "$@" 2>&1 | sed 's/^/    /'; }
-
-# wait_for SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s until it succeeds.
-wait_for() {
-    local seconds=$1 what=$2 start now
-    shift 2
-    start=$(cut -d. -f1 /proc/uptime)
-    while ! "$@" >/dev/null 2>&1; do
-        now=$(cut -d. -f1 /proc/uptime)
-        if [ $((now - start)) -ge "$seconds" ]; then
-            note "timed out after ${seconds} s waiting for $what"
-            return 1
-        fi
-        sleep 0.2
-    done
-    note "$what after $(($(cut -d. -f1 /proc/uptime) - start)) s"
-}
+. "$(dirname "$0")/step-lib.sh"
 
 # host ACTION: asks the host to act through QEMU's monitor and waits for its answer.
 host() {
@@ -281,42 +263,9 @@ if [ "${1-}" = run ]; then
     exit $?
 fi
 
-passed=0
-failed=0
-broken=""
-# NAME:SECONDS[:NEEDS]: the step's time limit, and the step without which it cannot run
-# (it then fails at once, rather than wait out its limit).
-for entry in modules:60 real_device_tests:120:modules list_sources:60:modules \
+run_steps "$0" modules:60 real_device_tests:120:modules list_sources:60:modules \
     chrony:360:modules method_auto:30:chrony savevm_loadvm:300:chrony migration:300:chrony \
     device_loss:180:chrony method_basic:120:chrony method_extended:120:chrony \
-    method_precise_refused:60:modules; do
-    name=${entry%%:*}
-    rest=${entry#*:}
-    limit=${rest%%:*}
-    needs=""
-    [ "$rest" = "$limit" ] || needs=${rest#*:}
-    name_dash=$(echo "$name" | tr _ -)
-    echo "----- $name_dash"
-    if [ -n "$needs" ] && echo " $broken " | grep -q " $needs "; then
-        note "not run: $(echo "$needs" | tr _ -) failed"
-        echo "FAIL $name_dash (0 s)"
-        failed=$((failed + 1))
-        broken="$broken $name"
-        continue
-    fi
-    start=$(cut -d. -f1 /proc/uptime)
-    timeout "$limit" sh /vm/steps.sh run "$name"
-    rc=$?
-    took=$(($(cut -d. -f1 /proc/uptime) - start))
-    if [ $rc -eq 0 ]; then
-        echo "PASS $name_dash (${took} s)"
-        passed=$((passed + 1))
-    else
-        [ $rc -eq 143 ] && note "time limit of $limit s reached"
-        echo "FAIL $name_dash (${took} s)"
-        failed=$((failed + 1))
-        broken="$broken $name"
-    fi
-done
+    method_precise_refused:60:modules
 stop_daemon
 echo "$passed passed, $failed failed"

@@ -7,22 +7,7 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 T=/run/vmtest
 mkdir -p $T
 
-note() { echo "  $*"; }
-show() { "$@" 2>&1 | sed 's/^/    /'; }
-uptime_s() { cut -d. -f1 /proc/uptime; }
-wait_for() { # SECONDS WHAT COMMAND...
-    seconds=$1 what=$2
-    shift 2
-    start=$(uptime_s)
-    while ! "$@" >/dev/null 2>&1; do
-        if [ $(($(uptime_s) - start)) -ge "$seconds" ]; then
-            note "timed out after ${seconds} s waiting for $what"
-            return 1
-        fi
-        sleep 0.2
-    done
-    note "$what after $(($(uptime_s) - start)) s"
-}
+. "$(dirname "$0")/step-lib.sh"
 state_is() { [ "$(vmrefclockctl status 2>/dev/null | sed -n 's/^state: *\([a-z-]*\).*/\1/p')" = "$1" ]; }
 main_pid() { systemctl show -P MainPID vmrefclockd.service; }
 active() { [ "$(systemctl is-active vmrefclockd.service)" = active ]; }
@@ -174,40 +159,9 @@ if [ "${1-}" = run ]; then
     exit $?
 fi
 
-passed=0
-failed=0
-broken=""
-for entry in systemd_pid1:30 deb_install:120:systemd_pid1 service_active:120:deb_install \
-    security:60:deb_install sandbox:60:service_active watchdog:180:service_active \
-    reload:60:service_active; do
-    name=${entry%%:*}
-    rest=${entry#*:}
-    limit=${rest%%:*}
-    needs=""
-    [ "$rest" = "$limit" ] || needs=${rest#*:}
-    name_dash=$(echo "$name" | tr _ -)
-    echo "----- $name_dash"
-    if [ -n "$needs" ] && echo " $broken " | grep -q " $needs "; then
-        note "not run: $(echo "$needs" | tr _ -) failed"
-        echo "FAIL $name_dash (0 s)"
-        failed=$((failed + 1))
-        broken="$broken $name"
-        continue
-    fi
-    start=$(uptime_s)
-    timeout "$limit" sh "$0" run "$name"
-    rc=$?
-    took=$(($(uptime_s) - start))
-    if [ $rc -eq 0 ]; then
-        echo "PASS $name_dash (${took} s)"
-        passed=$((passed + 1))
-    else
-        [ $rc -eq 124 ] && note "time limit of $limit s reached"
-        echo "FAIL $name_dash (${took} s)"
-        failed=$((failed + 1))
-        broken="$broken $name"
-    fi
-done
+run_steps "$0" systemd_pid1:30 deb_install:120:systemd_pid1 \
+    service_active:120:deb_install security:60:deb_install sandbox:60:service_active \
+    watchdog:180:service_active reload:60:service_active
 echo "$passed passed, $failed failed"
 echo "@@guest end"
 systemctl --no-block poweroff
