@@ -40,7 +40,7 @@ class PtpSource final : public Source {
   public:
     // EXTENDED and basic take at most this many readings per poll (the kernel's
     // PTP_MAX_SAMPLES). A larger request is clamped rather than split over several
-    // ioctls: the selector keeps the lowest-delay few anyway, and one ioctl keeps the
+    // ioctls: the filter weighs the lowest-delay few anyway, and one ioctl keeps the
     // poll's readings close together in time.
     static constexpr int kMaxReadings = static_cast<int>(ptp_abi::kMaxSamples);
 
@@ -55,7 +55,7 @@ class PtpSource final : public Source {
 
     // One batch of min(max(readings, 1), 25) readings (one for precise). Readings whose
     // post < pre (the system clock stepped during the read) are kept: rejecting them is
-    // the selector's job, in one place for every source. precision_ns is 1: the
+    // the filter's job, in one place for every source. precision_ns is 1: the
     // timestamps are in ns, and the delay of each reading carries its real uncertainty.
     // A device error closes the device and returns an error; the next poll re-opens and
     // re-probes, so a device that comes back (or a clocksource change) is picked up.
