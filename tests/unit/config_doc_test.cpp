@@ -34,7 +34,8 @@ std::string read_source_file(std::string_view relative) {
 }
 
 // "" when equal; else the first line that differs, both ways, and how to fix it.
-std::string first_difference(const std::string& checked_in, const std::string& rendered) {
+std::string first_difference(std::string_view what, const std::string& checked_in,
+                             const std::string& rendered) {
     if (checked_in == rendered) return "";
     std::istringstream a(checked_in), b(rendered);
     std::string la, lb;
@@ -45,8 +46,8 @@ std::string first_difference(const std::string& checked_in, const std::string& r
         const bool more_b = static_cast<bool>(std::getline(b, lb));
         if (!more_a && !more_b) break;
         if (!more_a || !more_b || la != lb) {
-            return "line " + std::to_string(line) +
-                   " of the key list:\n  checked in: " + (more_a ? la : "(end)") +
+            return "line " + std::to_string(line) + " of " + std::string(what) +
+                   ":\n  checked in: " + (more_a ? la : "(end)") +
                    "\n  the table:  " + (more_b ? lb : "(end)") +
                    "\nEdit config/config_keys.cpp, not the generated text, then run "
                    "build/bin/vmrefclock-config-doc --write <source dir>.";
@@ -56,13 +57,15 @@ std::string first_difference(const std::string& checked_in, const std::string& r
 }
 
 TEST(ConfigDoc, ExampleFileIsWhatTheTableSays) {
-    EXPECT_EQ(first_difference(read_source_file(kExampleConfigPath), render_example_toml()), "");
+    EXPECT_EQ(first_difference(kExampleConfigPath, read_source_file(kExampleConfigPath),
+                               render_example_toml()),
+              "");
 }
 
 TEST(ConfigDoc, ManPageKeyListIsWhatTheTableSays) {
     const auto keys = man_keys_of(read_source_file(kConfigManPagePath));
     ASSERT_TRUE(keys) << kConfigManPagePath << " has lost its generated key list markers";
-    EXPECT_EQ(first_difference(*keys, render_man_keys()), "");
+    EXPECT_EQ(first_difference("the man page's key list", *keys, render_man_keys()), "");
 }
 
 TEST(ConfigDoc, EveryDocumentedDefaultIsAccepted) {
