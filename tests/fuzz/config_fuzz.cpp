@@ -72,6 +72,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                "suspend_threshold_ms");
     FUZZ_CHECK(d.frequency_bound_ppm >= 1 && d.frequency_bound_ppm <= 10'000,
                "frequency_bound_ppm");
+    FUZZ_CHECK(d.step_probation_s >= 0 && d.step_probation_s <= 86'400, "step_probation");
+    FUZZ_CHECK(c.source.record.empty() || c.source.record.front() == '/', c.source.record);
+    FUZZ_CHECK(c.source.record_max_mb >= 1 && c.source.record_max_mb <= 100'000, "record_max_mb");
+    FUZZ_CHECK(!c.clockbound.path.empty() && c.clockbound.path.front() == '/' &&
+                   c.clockbound.path.back() != '/',
+               c.clockbound.path);
     FUZZ_CHECK(one_of(c.log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"}),
                c.log.level);
     return 0;
