@@ -1,4 +1,5 @@
-// vmrefclockd's configuration: the TOML schema, parsed and validated in one place.
+// vmrefclockd's configuration: one struct per TOML table, each member's default here.
+// How a member is read, checked and documented is its entry in config_keys.cpp.
 #pragma once
 
 #include <string>

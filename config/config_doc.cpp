@@ -1,6 +1,5 @@
 #include "config/config_doc.h"
 
-#include <cctype>
 #include <vector>
 
 #include "config/config_keys.h"
@@ -17,8 +16,8 @@ constexpr std::string_view kManEnd = "; End of the generated key list.\n";
 constexpr size_t kTomlWidth = 86;  // "# " and the text
 constexpr size_t kManWidth = 72;   // after the tab
 
-// The doc's markup is scdoc's (*bold*, a backslash before a literal star); the example file shows
-// the plain words.
+// The doc's markup is scdoc's (*bold*, a backslash before a literal star); the example
+// file shows the plain words.
 std::string plain(std::string_view doc) {
     std::string out;
     for (size_t i = 0; i < doc.size(); ++i) {
@@ -33,8 +32,8 @@ std::string plain(std::string_view doc) {
 
 // Words filled into lines of at most `width` (a longer word gets a line of its own).
 // A line never starts with a word scdoc would read as markup at a line's start (a list
-// item's "-" or ".", a table's "[", "|" or "]", a literal block's "`"): such a word stays
-// on the line before.
+// item's "-" or ".", a table's "[", "|" or "]", a literal block's "`", a comment's ";", a
+// heading's "#"): such a word stays on the line before.
 std::vector<std::string> fill(std::string_view text, size_t width) {
     std::vector<std::string> lines;
     std::string line;
@@ -46,7 +45,7 @@ std::vector<std::string> fill(std::string_view text, size_t width) {
         const std::string_view word = text.substr(i, end - i);
         i = end;
         if (word.empty()) continue;
-        const bool starts_markup = std::string_view("-.[|]`").find(word[0]) != std::string::npos;
+        const bool starts_markup = std::string_view("-.[|]`;#").find(word[0]) != std::string::npos;
         if (!line.empty() && line.size() + 1 + word.size() > width && !starts_markup) {
             lines.push_back(line);
             line.clear();

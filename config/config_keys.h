@@ -131,17 +131,18 @@ SectionKey<Section> choice(std::string_view name, std::string Section::*m,
             }};
 }
 
-// One of `names`, stored as the enum `parse` makes of it; `name_of` names the default.
-template <class Section, class Enum>
-requires std::is_enum_v<Enum> SectionKey<Section> choice(
-    std::string_view name, Enum Section::*m, std::vector<std::string_view> names,
-    std::optional<Enum> (*parse)(std::string_view), std::string_view (*name_of)(Enum),
-    std::string_view doc) {
+// One of `names`, stored as the enum `parse` makes of it (an optional or a Result);
+// `name_of` names the default.
+template <class Section, class Enum, class Parse, class NameOf>
+requires std::is_enum_v<Enum> SectionKey<Section> choice(std::string_view name, Enum Section::*m,
+                                                         std::vector<std::string_view> names,
+                                                         Parse parse, NameOf name_of,
+                                                         std::string_view doc) {
     return {name, accepted_choices(names), toml_text(std::string(name_of(Section{}.*m))), doc,
             [=](const Where& w, std::string_view k, const toml::node& n, Section& s) {
                 size_t i = 0;
                 if (auto e = read_choice(w, k, n, names, i)) return e;
-                const std::optional<Enum> v = parse(names[i]);
+                const auto v = parse(names[i]);
                 if (!v) return MaybeError(w.key(n, k, "has no meaning for " + quoted(names[i])));
                 s.*m = *v;
                 return MaybeError();
