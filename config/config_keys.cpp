@@ -84,8 +84,9 @@ std::vector<ConfigTable> build_schema() {
                     "such poll (whatever *interval* says) until chrony has had the 3 polls it "
                     "needs to select the source again."),
             text("chronyc", &ChronyConfig::chronyc, R::kProgram,
-                 "The program run as *chronyc -h* control_socket *reset sources*; it must "
-                 "exist and be executable when *control_socket* is set. A chronyc that drops "
+                 "The program run with *-h* and the control_socket to reset chrony's sources; "
+                 "it must exist and be executable when *control_socket* is set. A chronyc that "
+                 "drops "
                  "root to its own user (4.8+, *-u*) is given *-u root* when the daemon runs as "
                  "root."),
         }));
@@ -98,7 +99,7 @@ std::vector<ConfigTable> build_schema() {
             text("vmclock", &DisruptionConfig::vmclock, R::kAbsolutePathOrEmpty,
                  "A vmclock page read beside a PHC for its disruption marker and VM generation "
                  "(QEMU, Firecracker and EC2 publish such marker-only pages), when it exists. "
-                 "\"\" is never."),
+                 "\"\" reads none."),
             text("notify_fifo", &DisruptionConfig::notify_fifo, R::kAbsolutePathOrEmpty,
                  "For tests only: a FIFO whose readability stands in for the vmclock device's "
                  "when the page sets NOTIFICATION_PRESENT (vmclock-sim *--notify-fifo*). \"\" is "
@@ -109,10 +110,10 @@ std::vector<ConfigTable> build_schema() {
                  "*step_sigma* residual deviations and *step_floor_us*), confirmed by the next "
                  "poll."),
             number("step_floor_us", &DisruptionConfig::step_floor_us, 10, 1e6, " us",
-                   "The smallest offset step, in microseconds, that *step* counts."),
+                   "The smallest offset step, in microseconds, the *step* detector counts."),
             number("step_sigma", &DisruptionConfig::step_sigma, 3, 100, "",
                    "How many residual deviations from the prediction an offset step must "
-                   "exceed for *step*."),
+                   "exceed for the *step* detector."),
             number("step_probation", &DisruptionConfig::step_probation_s, 0, 86'400, " s",
                    "A step that no marker change announced is a disruption, but the new clock "
                    "is fed to chrony only once it has held this long. A clock that comes back "
@@ -123,12 +124,12 @@ std::vector<ConfigTable> build_schema() {
                  "Detect a guest suspend: a jump of CLOCK_BOOTTIME minus CLOCK_MONOTONIC "
                  "beyond *suspend_threshold_ms*."),
             number("suspend_threshold_ms", &DisruptionConfig::suspend_threshold_ms, 0.1, 60'000,
-                   " ms", "The smallest jump, in milliseconds, that *suspend* counts."),
+                   " ms", "The smallest jump, in milliseconds, the *suspend* detector counts."),
             flag("frequency", &DisruptionConfig::frequency,
                  "Detect a frequency change beyond *frequency_bound_ppm*, confirmed over two "
                  "polls."),
             number("frequency_bound_ppm", &DisruptionConfig::frequency_bound_ppm, 1, 10'000, " ppm",
-                   "The smallest frequency change that *frequency* counts."),
+                   "The smallest frequency change the *frequency* detector counts."),
         }));
     schema.push_back(config_table(
         "status", &Config::status, "The socket vmrefclockctl(8) talks to.",
@@ -136,7 +137,8 @@ std::vector<ConfigTable> build_schema() {
             text("socket", &StatusConfig::socket, R::kSocketPathOrEmpty,
                  "The status socket (line-delimited JSON), mode 0660. Its directory is "
                  "created when missing (mode 0750, the group below), and a lock file beside it "
-                 "(socket.lock, holding the PID) keeps a second daemon from starting. \"\" "
+                 "(the same path with .lock appended, holding the PID) keeps a second daemon from "
+                 "starting. \"\" "
                  "disables the socket and the lock."),
             text("group", &StatusConfig::group, R::kAny,
                  "The group owning the status socket, whose members may connect and ask for a "
