@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -17,6 +16,12 @@ namespace vmrefclock {
 namespace {
 
 constexpr int64_t kNsPerS = 1'000'000'000;
+
+static_assert(static_cast<int32_t>(BoundStatus::unknown) == VMR_CB_STATUS_UNKNOWN);
+static_assert(static_cast<int32_t>(BoundStatus::synchronized) == VMR_CB_STATUS_SYNCHRONIZED);
+static_assert(static_cast<int32_t>(BoundStatus::free_running) == VMR_CB_STATUS_FREE_RUNNING);
+static_assert(static_cast<int32_t>(BoundStatus::disrupted) == VMR_CB_STATUS_DISRUPTED);
+static_assert(TimeBound::kMaxDriftPpb < VMR_CB_MAX_DRIFT_PPB_LIMIT);
 
 vmr_cb_timespec to_cb(int64_t ns) {
     return {ns / kNsPerS, ns % kNsPerS};
@@ -150,45 +155,23 @@ void ClockBoundWriter::write_body(const vmr_cb_body& body) {
 }
 
 void ClockBoundWriter::publish(const BoundInput& in) {
-    if (!seen_any_ || in.disruptions != seen_disruptions_) {
-        if (seen_any_) disrupted_ = true;
-        seen_disruptions_ = in.disruptions;
-        seen_any_ = true;
-    }
-    vmr_cb_body body = last_;
-    if (in.fresh) {
-        const BoundMeasurement& m = *in.fresh;
-        double drift_ppb = kUnknownDriftPpb;
-        if (m.frequency_stddev_ppm) {
-            drift_ppb =
-                (std::abs(m.frequency_ppm) + 3 * *m.frequency_stddev_ppm) * 1000 + kDriftMarginPpb;
-        }
-        drift_ppb = std::min(std::ceil(drift_ppb), double{VMR_CB_MAX_DRIFT_PPB_LIMIT - 1});
-        const double age_ns = static_cast<double>(std::max<int64_t>(m.age_ns, 0));
-        double bound = std::abs(m.offset_ns) + m.error_ns +
-                       drift_ppb * 1e-9 * (age_ns + static_cast<double>(coarse_res_ns_));
-        // Absurd input stays a (huge) bound rather than an overflow in every reader.
-        if (!std::isfinite(bound) || bound > 1e15) bound = 1e15;
-        body.as_of = to_cb(in.now_coarse_mono_ns);
-        body.void_after = to_cb(in.now_coarse_mono_ns + kVoidAfterNs);
-        body.bound_nsec = static_cast<int64_t>(std::ceil(bound));
-        body.max_drift_ppb = static_cast<uint32_t>(drift_ppb);
-        have_bound_ = true;
-    }
-    int32_t status = VMR_CB_STATUS_UNKNOWN;
-    if (!have_bound_ || in.state == DaemonState::unusable || in.state == DaemonState::starting) {
-        // starting with a bound cannot happen; unusable: the host says its clock is
-        // unreliable, or gives no UTC: nothing to bound against.
-        status = VMR_CB_STATUS_UNKNOWN;
-    } else if (in.fresh && in.fed_chrony) {
-        status = VMR_CB_STATUS_SYNCHRONIZED;
-        disrupted_ = false;
-    } else if (disrupted_ || in.state == DaemonState::holdoff) {
-        status = VMR_CB_STATUS_DISRUPTED;
-    } else {
-        status = VMR_CB_STATUS_FREE_RUNNING;
-    }
-    body.clock_status = status;
+    TimeBoundInput t;
+    t.now_coarse_mono_ns = in.now_coarse_mono_ns;
+    t.coarse_resolution_ns = coarse_res_ns_;
+    // starting with a bound cannot happen; unusable: the host says its clock is
+    // unreliable, or gives no UTC: nothing to bound against.
+    t.host_usable = in.state != DaemonState::unusable && in.state != DaemonState::starting;
+    t.holdoff = in.state == DaemonState::holdoff;
+    t.fed_chrony = in.fed_chrony;
+    t.disruptions = in.disruptions;
+    t.fresh = in.fresh;
+    const PublishedBound& b = bound_.update(t);
+    vmr_cb_body body{};
+    body.as_of = to_cb(b.as_of_coarse_mono_ns);
+    body.void_after = to_cb(b.as_of_coarse_mono_ns + kVoidAfterNs);
+    body.bound_nsec = b.bound_ns;
+    body.max_drift_ppb = b.max_drift_ppb;
+    body.clock_status = static_cast<int32_t>(b.status);
     body.disruption_marker = in.disruption_marker.value_or(0);
     body.clock_disruption_support_enabled = in.disruption_marker ? 1 : 0;
     write_body(body);

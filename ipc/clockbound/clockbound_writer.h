@@ -5,26 +5,8 @@
 // Self-contained and fed values only (no pipeline types beyond the daemon's state), so
 // it can become one entry of a list of sinks unchanged.
 //
-// What is written (all "at as_of", the CLOCK_MONOTONIC_COARSE time of the write):
-//   bound_nsec    = |offset| + error + max_drift * (measurement age + coarse resolution)
-//                   offset: the filter's model of reference - system; error: its
-//                   worst-case bound (the readings' half-delays through the fit + 3
-//                   standard errors + the host's published time_maxerror), not the tighter
-//                   statistical one chrony is sent: a ClockBound bound must hold in every
-//                   read. The age/resolution term covers the time from the measurement to
-//                   as_of and the reader's coarse clock trailing by up to one tick.
-//   max_drift_ppb = |frequency| + 3 sigma(frequency) + kDriftMarginPpb: how fast
-//                   |offset| can grow once the bound is taken; with fewer than three
-//                   samples (no sigma yet) kUnknownDriftPpb instead.
-//   clock_status  Unknown before the first bound and while the host gives no usable
-//                 time; Synchronized when this poll's fresh bound went with a sample to
-//                 chrony (also while chrony re-selects the source after a disruption:
-//                 the bound is a measurement of the new clock, so it holds); Disrupted
-//                 from a disruption until then (with the fresh bounds of the new clock
-//                 once there are any); FreeRunning otherwise (degraded, no source): as_of
-//                 stays at the last bound, so it grows by the drift in every reader.
-//   disruption_marker / clock_disruption_support_enabled: the vmclock page's marker,
-//                 when the daemon reads a page.
+// What is written, and why it holds: filter/time_bound.h. disruption_marker and
+// clock_disruption_support_enabled: the vmclock page's marker, when the daemon reads a page.
 #pragma once
 
 #include <sys/types.h>
@@ -36,18 +18,10 @@
 
 #include "clockbound/clockbound_shm.h"
 #include "filter/result.h"
+#include "filter/time_bound.h"
 #include "ipc/status/status.h"
 
 namespace vmrefclock {
-
-// One poll's measurement of the system clock against the host.
-struct BoundMeasurement {
-    double offset_ns = 0;      // reference - system at the measurement
-    double error_ns = 0;       // bound on |true offset - offset_ns|, host maxerror included
-    int64_t age_ns = 0;        // from the measurement to now (CLOCK_REALTIME)
-    double frequency_ppm = 0;  // d offset / dt
-    std::optional<double> frequency_stddev_ppm;  // nullopt: too few samples to know
-};
 
 struct BoundInput {
     int64_t now_coarse_mono_ns = 0;  // CLOCK_MONOTONIC_COARSE now
@@ -60,12 +34,6 @@ struct BoundInput {
 
 class ClockBoundWriter {
   public:
-    // Margin on the drift rate for what the fit cannot see: chrony changing the clock's
-    // frequency and slewing between two polls (typically tens of ppb).
-    static constexpr double kDriftMarginPpb = 1000;
-    // The drift rate assumed while the fit has no slope uncertainty yet (just after a
-    // start or a disruption): [disruption] frequency_bound_ppm's default.
-    static constexpr double kUnknownDriftPpb = 50'000;
     static constexpr int64_t kVoidAfterNs = 1000'000'000'000;
     // A valid, unlocked segment younger than this is watched for kLiveWriterWatchNs
     // before it is reused: if its generation moves, another writer owns it.
@@ -102,10 +70,7 @@ class ClockBoundWriter {
     bool warm_ = false;
     int64_t coarse_res_ns_ = 0;
     vmr_cb_body last_{};
-    bool have_bound_ = false;
-    bool disrupted_ = false;
-    uint64_t seen_disruptions_ = 0;
-    bool seen_any_ = false;
+    TimeBound bound_;
 };
 
 }  // namespace vmrefclock

@@ -137,7 +137,10 @@ TEST(ClockBoundWriter, StatusFollowsTheDaemon) {
     auto s = reference_read(path).segment;
     EXPECT_EQ(s->clock_status, 3);
     EXPECT_EQ(s->disruption_marker, 8u);
-    EXPECT_EQ(s->as_of_sec, 1000) << "as_of stays at the last bound";
+    // The old clock's bound does not hold for the new one: no bound until a measurement.
+    EXPECT_EQ(s->bound_nsec, TimeBound::kUnknownBoundNs);
+    EXPECT_EQ(s->as_of_sec, 1000);
+    EXPECT_EQ(s->as_of_nsec, 1000);
 
     // Hold-off, chrony being reset: fresh bounds of the new clock, held back, Disrupted.
     BoundInput holdoff = fed(2'000'000, 100, 1);
