@@ -217,7 +217,17 @@ int vmr_cb_now(vmr_cb_client* c, vmr_cb_now_result* r) {
     if (c->snapshot.clock_disruption_support_enabled) {
         int ok = 0;
         const uint64_t marker = c->vmclock ? vmclock_marker(c, &ok) : 0;
-        if (!ok || marker != c->snapshot.disruption_marker) r->status = VMR_CB_STATUS_UNKNOWN;
+        if (!ok) {
+            r->status = VMR_CB_STATUS_UNKNOWN; /* cannot tell: the interval as written */
+        } else if (marker != c->snapshot.disruption_marker) {
+            /* The host's clock was disrupted (stepped by any amount) after the bound was
+             * taken, and the writer has not measured the new clock yet: the interval
+             * written for the old clock would be wrong, so there is none. */
+            r->status = VMR_CB_STATUS_UNKNOWN;
+            r->bound_ns = VMR_CB_UNKNOWN_BOUND_NS;
+            r->earliest = to_ts(ts_ns(&real) - r->bound_ns);
+            r->latest = to_ts(ts_ns(&real) + r->bound_ns);
+        }
     }
     return VMR_CB_OK;
 }

@@ -38,7 +38,10 @@ typedef struct vmr_cb_now_result {
 
 /* Opens the segment at shm_path read-only. vmclock_path: the vmclock device whose
  * disruption marker is compared with the segment's when the segment says disruption
- * support is on; NULL = "/dev/vmclock0". On failure returns NULL and sets *error (and
+ * support is on; NULL = "/dev/vmclock0". A marker that differs (the host's clock was
+ * disrupted after the bound was taken) gives UNKNOWN with no bound
+ * (VMR_CB_UNKNOWN_BOUND_NS); a marker that cannot be read gives UNKNOWN with the
+ * interval as written. On failure returns NULL and sets *error (and
  * errno for VMR_CB_ERR_SYSCALL). */
 vmr_cb_client* vmr_cb_open(const char* shm_path, const char* vmclock_path, int* error);
 void vmr_cb_close(vmr_cb_client* client);

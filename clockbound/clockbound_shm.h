@@ -27,6 +27,10 @@ extern "C" {
 /* A reader's CLOCK_MONOTONIC_COARSE may trail as_of by this much (clock granularity). */
 #define VMR_CB_CAUSALITY_BLUR_NS 1000LL
 #define VMR_CB_MAX_DRIFT_PPB_LIMIT 1000000000u
+/* "No bound" (about 11.6 days): what vmrefclockd writes after a disruption until it has
+ * measured the new clock, and what the client returns when the vmclock marker shows a
+ * disruption the segment does not know of yet. */
+#define VMR_CB_UNKNOWN_BOUND_NS 1000000000000000LL
 
 /* clock_status values. */
 #define VMR_CB_STATUS_UNKNOWN 0

@@ -22,6 +22,7 @@ static_assert(static_cast<int32_t>(BoundStatus::synchronized) == VMR_CB_STATUS_S
 static_assert(static_cast<int32_t>(BoundStatus::free_running) == VMR_CB_STATUS_FREE_RUNNING);
 static_assert(static_cast<int32_t>(BoundStatus::disrupted) == VMR_CB_STATUS_DISRUPTED);
 static_assert(TimeBound::kMaxDriftPpb < VMR_CB_MAX_DRIFT_PPB_LIMIT);
+static_assert(TimeBound::kUnknownBoundNs == VMR_CB_UNKNOWN_BOUND_NS);
 
 vmr_cb_timespec to_cb(int64_t ns) {
     return {ns / kNsPerS, ns % kNsPerS};

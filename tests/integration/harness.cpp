@@ -339,6 +339,8 @@ std::optional<Truth> read_truth(const std::string& path) {
                 truth.disruptions = std::stoull(value);
             } else if (key == "marker") {
                 truth.marker = std::stoull(value);
+            } else if (key == "disruption_mono_ns") {
+                truth.disruption_mono_ns = std::stoll(value);
             }
         } catch (...) {
             return std::nullopt;

@@ -123,7 +123,8 @@ struct Truth {
     double offset_ns = 0;
     double freq_ppm = 0;
     uint64_t disruptions = 0;
-    uint64_t marker = 0;  // the page's disruption_marker this truth belongs to
+    uint64_t marker = 0;             // the page's disruption_marker this truth belongs to
+    int64_t disruption_mono_ns = 0;  // CLOCK_MONOTONIC when the latest disruption was written
     double at(int64_t t_ns) const {
         return offset_ns + freq_ppm * 1e-6 * static_cast<double>(t_ns - realtime_ns);
     }

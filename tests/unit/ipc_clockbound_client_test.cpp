@@ -147,10 +147,13 @@ TEST(ClockBoundClient, ReadsTheDaemonsSegment) {
     EXPECT_LE(mid, after);
     EXPECT_EQ(ns_of(r.latest) - ns_of(r.earliest), 2 * r.bound_ns);
 
-    // The host's marker moves before the daemon has seen it: Unknown.
+    // The host's marker moves before the daemon has seen it: Unknown, and no bound (the
+    // old clock's interval would be off by the step).
     f.write_page(8);
     ASSERT_EQ(vmr_cb_now(c, &r), VMR_CB_OK);
     EXPECT_EQ(r.status, VMR_CB_STATUS_UNKNOWN);
+    EXPECT_EQ(r.bound_ns, VMR_CB_UNKNOWN_BOUND_NS);
+    EXPECT_EQ(ns_of(r.latest) - ns_of(r.earliest), 2 * VMR_CB_UNKNOWN_BOUND_NS);
     // The daemon publishes the disruption: Disrupted, as written.
     f.publish(DaemonState::holdoff, 8, 1);
     ASSERT_EQ(vmr_cb_now(c, &r), VMR_CB_OK);
@@ -170,6 +173,7 @@ TEST(ClockBoundClient, MarkerCheckNeedsTheDevice) {
     vmr_cb_now_result r{};
     ASSERT_EQ(vmr_cb_now(c, &r), VMR_CB_OK);
     EXPECT_EQ(r.status, VMR_CB_STATUS_UNKNOWN) << "support on, marker cannot be checked";
+    EXPECT_LT(r.bound_ns, 600) << "not known to be stale: the interval as written";
     // Without disruption support (a PHC and no page) no device is needed.
     f.publish(DaemonState::ok, std::nullopt);
     ASSERT_EQ(vmr_cb_now(c, &r), VMR_CB_OK);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -96,9 +97,20 @@ void Host::update(const Event* events, std::size_t n, double t_s) {
     CounterPair now = tight_pair(CLOCK_REALTIME);
     // Events take effect at exactly the instant the new page describes, so the clock model is
     // continuous (or steps by exactly `step`) at a point the page anchors.
-    for (std::size_t i = 0; i < n; ++i) apply(events[i], now.clock_ns, t_s);
+    bool disrupting = false;
+    for (std::size_t i = 0; i < n; ++i) {
+        apply(events[i], now.clock_ns, t_s);
+        disrupting |=
+            events[i].type == EventType::Disruption || events[i].type == EventType::Generation;
+    }
     compose(now);
     page_->publish(published());
+    if (disrupting) {
+        // The instant the new marker became readable, for latency measurements.
+        timespec written{};
+        clock_gettime(CLOCK_MONOTONIC, &written);
+        disruption_mono_ns_ = std::int64_t{written.tv_sec} * 1'000'000'000 + written.tv_nsec;
+    }
     if (notify_fd_ >= 0) {
         // A full FIFO (nobody reading) already says "updated": EAGAIN is fine.
         [[maybe_unused]] ssize_t n = write(notify_fd_, "u", 1);
@@ -299,11 +311,12 @@ void Host::write_truth(std::int64_t realtime_ns) const {
     int len = std::snprintf(
         buf, sizeof buf,
         "realtime_ns=%lld\noffset_ns=%.3Lf\nfreq_ppm=%.9f\ndisruptions=%llu\nmarker=%llu\n"
-        "generation=%llu\nstatus=%u\n",
+        "generation=%llu\nstatus=%u\ndisruption_mono_ns=%lld\n",
         static_cast<long long>(realtime_ns), offset_at(realtime_ns) * 1e9L, freq_ppm_,
         static_cast<unsigned long long>(disruptions_),
         static_cast<unsigned long long>(state_.disruption_marker),
-        static_cast<unsigned long long>(state_.vm_generation_counter), state_.clock_status);
+        static_cast<unsigned long long>(state_.vm_generation_counter), state_.clock_status,
+        static_cast<long long>(disruption_mono_ns_));
     // tmp + rename: a test reading the file never sees it half-written.
     std::string tmp = opts_.truth_file + ".tmp";
     int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -6,6 +6,8 @@
 //   realtime_ns=<CLOCK_REALTIME of the update>   offset_ns=<truth - R there, no jitter; UTC
 //   even on TAI pages>   freq_ppm=<rate now>   disruptions=<marker changes so far>
 //   marker=<disruption_marker, decimal>   generation=<vm_generation_counter>   status=<0..4>
+//   disruption_mono_ns=<CLOCK_MONOTONIC right after the page with the latest disruption's
+//   marker was written; 0 before any>
 // so truth(T) = T + offset_ns + freq_ppm * 1e-6 * (T - realtime_ns) until the next event.
 #pragma once
 
@@ -60,6 +62,7 @@ class Host {
     std::int64_t r0_ns_ = 0;
     double freq_ppm_ = 0;
     std::uint64_t disruptions_ = 0;
+    std::int64_t disruption_mono_ns_ = 0;  // when the latest disruption's page was written
 
     VmclockAbi state_{};  // everything that is not recomputed from the clock model
     std::optional<PageWriter> page_;
