@@ -1,5 +1,5 @@
-// Renderers of a StatusSnapshot: text for a terminal, Prometheus text exposition
-// format 0.0.4 for monitoring. Pure functions of the snapshot.
+// The text view of a StatusSnapshot, for a terminal: hand-made rows for the fields
+// that share a line, then the rows the field tables declare. A pure function.
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -33,7 +33,92 @@ std::string scaled(double magnitude_ns) {
     return printf_string("%.0f %s", magnitude_ns, "ns");
 }
 
-std::string uptime_text(double seconds) {
+// A value as the text view shows it, by its unit.
+template <class T>
+std::string text_value(const T& v, Unit unit) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return v ? "yes" : "no";
+    } else if constexpr (std::is_enum_v<T>) {
+        return std::string(to_string(v));
+    } else if constexpr (std::is_arithmetic_v<T>) {
+        const double x = static_cast<double>(v);
+        char buf[40];
+        switch (unit) {
+            case Unit::ns:
+                return format_duration(x);
+            case Unit::s:
+                return format_duration(x * 1e9);
+            case Unit::ppm:
+                std::snprintf(buf, sizeof buf, "%+.3f ppm", x);
+                return buf;
+            case Unit::time_ns:
+            case Unit::utc:
+                return format_utc(static_cast<int64_t>(v));
+            case Unit::none:
+                break;
+        }
+        if constexpr (std::is_integral_v<T>) return std::to_string(v);
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return buf;
+    } else {
+        return {};  // records and lists have rows of their own
+    }
+}
+
+// The text of a field with a text row; nothing while it is absent.
+template <class F, class T>
+std::optional<std::string> shown(const F& f, const T& v) {
+    if constexpr (is_optional_v<T>) {
+        if (!v) return std::nullopt;
+        return shown(f, *v);
+    } else {
+        return f.text_format ? f.text_format(v) : text_value(v, f.unit);
+    }
+}
+
+// A list's record in one row: "state ok, sent 990, dropped 0".
+template <StatusRecord R>
+std::string list_summary(const R& r) {
+    std::string out;
+    for_each_field<R>([&](const auto& f) {
+        if (!f.text_label) return;
+        if (auto text = shown(f, r.*f.member)) {
+            out += (out.empty() ? "" : ", ") + std::string(f.text_label) + " " + *text;
+        }
+    });
+    return out;
+}
+
+template <StatusRecord R>
+std::string list_name(const R& r) {
+    std::string out;
+    for_each_list_label(
+        r, [&](const char*, const std::string& value) { out += (out.empty() ? "" : " ") + value; });
+    return out;
+}
+
+// The rows the field table declares, in its order; a list gives a row per record.
+template <StatusRecord S, class Row>
+void text_rows(const S& s, const Row& row) {
+    for_each_field<S>([&](const auto& f) {
+        if (!f.text_label) return;
+        using T = std::remove_cvref_t<decltype(s.*f.member)>;
+        if constexpr (is_vector_v<T>) {
+            if constexpr (StatusRecord<typename T::value_type>) {
+                for (const auto& r : s.*f.member) {
+                    row(std::string(f.text_label) + " " + list_name(r) + ":", list_summary(r));
+                }
+            }
+        } else if (auto text = shown(f, s.*f.member)) {
+            row(f.text_label, *text);
+        }
+    });
+}
+}  // namespace
+
+std::string format_uptime(const double& seconds) {
     auto total = static_cast<long long>(seconds);
     long long d = total / 86400, h = total / 3600 % 24, m = total / 60 % 60, s = total % 60;
     char buf[64];
@@ -46,67 +131,6 @@ std::string uptime_text(double seconds) {
     }
     return buf;
 }
-
-// Label values escape backslash, double quote and newline (exposition format 0.0.4).
-std::string label_value(std::string_view v) {
-    std::string out;
-    for (char c : v) {
-        if (c == '\\') {
-            out += "\\\\";
-        } else if (c == '"') {
-            out += "\\\"";
-        } else if (c == '\n') {
-            out += "\\n";
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-// Go's %g-like shortest form is not needed; %.17g round-trips every double.
-std::string number(double v) {
-    if (std::isnan(v)) return "NaN";
-    if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-    char buf[40];
-    std::snprintf(buf, sizeof buf, "%.17g", v);
-    return buf;
-}
-
-class Exposition {
-  public:
-    // HELP and TYPE once per family, then its samples.
-    void family(const char* name, const char* type, const char* help) {
-        out_ << "# HELP vmrefclock_" << name << ' ' << help << '\n';
-        out_ << "# TYPE vmrefclock_" << name << ' ' << type << '\n';
-    }
-    void sample(const char* name, double value, const std::string& labels = {}) {
-        out_ << "vmrefclock_" << name;
-        if (!labels.empty()) out_ << '{' << labels << '}';
-        out_ << ' ' << number(value) << '\n';
-    }
-    void gauge(const char* name, const char* help, std::optional<double> value) {
-        // An unknown value is left out rather than exported as a misleading 0.
-        if (!value) return;
-        family(name, "gauge", help);
-        sample(name, *value);
-    }
-    void counter(const char* name, const char* help, uint64_t value) {
-        family(name, "counter", help);
-        sample(name, static_cast<double>(value));
-    }
-    std::string str() const { return out_.str(); }
-
-  private:
-    std::ostringstream out_;
-};
-
-std::optional<double> seconds(std::optional<double> ns) {
-    if (!ns) return std::nullopt;
-    return *ns / 1e9;
-}
-
-}  // namespace
 
 std::string format_duration(double ns) {
     return scaled(std::fabs(ns));
@@ -121,10 +145,9 @@ std::string format_offset(double ns) {
 
 std::string render_text(const StatusSnapshot& s) {
     std::ostringstream out;
-    auto row = [&out](const char* label, const std::string& value) {
-        char buf[24];
-        std::snprintf(buf, sizeof buf, "%-14s", label);
-        out << buf << value << '\n';
+    auto row = [&out](std::string label, const std::string& value) {
+        if (label.size() < 14) label.resize(14, ' ');
+        out << label << value << '\n';
     };
     row("state:", std::string(to_string(s.state)) + (s.reason.empty() ? "" : " - " + s.reason));
     std::string source = s.source.type.empty() ? "none" : s.source.type + " " + s.source.path;
@@ -171,74 +194,15 @@ std::string render_text(const StatusSnapshot& s) {
         (s.chrony.connected ? "connected to " : "not connected to ") + s.chrony.socket;
     if (s.chrony.last_error) chrony += " (last error: " + *s.chrony.last_error + ")";
     row("chrony:", chrony);
-    row("uptime:", uptime_text(s.uptime_s));
-    row("version:", s.version);
+    text_rows(s, row);
+    if (!s.not_reported.empty()) {
+        std::string missing;
+        for (const std::string& path : s.not_reported) {
+            missing += (missing.empty() ? "" : ", ") + path;
+        }
+        row("not reported:", missing + " (an older vmrefclockd?)");
+    }
     return out.str();
-}
-
-std::string render_prometheus(const StatusSnapshot& s) {
-    Exposition e;
-    e.family("state", "gauge", "Daemon state: 1 for the current state, 0 for the others.");
-    for (DaemonState state : all_daemon_states()) {
-        e.sample("state", state == s.state ? 1 : 0,
-                 "state=\"" + std::string(to_string(state)) + "\"");
-    }
-    e.gauge("offset_seconds", "Estimated offset, reference minus system clock.",
-            seconds(s.offset_ns));
-    e.gauge("frequency_ppm", "Estimated frequency of the reference relative to the system clock.",
-            s.frequency_ppm);
-    e.gauge("stddev_seconds", "Residual standard deviation of the estimator's fit.",
-            seconds(s.stddev_ns));
-    e.gauge("error_bound_seconds", "Bound on the error of the estimated offset.",
-            seconds(s.error_bound_ns));
-    e.gauge(
-        "delay_seconds", "Read delay of the last sample.",
-        s.delay_ns ? std::optional<double>(static_cast<double>(*s.delay_ns) / 1e9) : std::nullopt);
-    e.gauge("samples_in_window", "Samples in the estimator's window.", s.samples_in_window);
-    e.gauge("last_sample_age_seconds", "Time since the last sample.", s.last_sample_age_s);
-    e.counter("polls_total", "Polls of the source.", s.polls);
-    e.counter("samples_sent_total", "Samples sent to chrony.", s.samples_sent);
-    e.counter("samples_rejected_total", "Samples not sent to chrony.", s.samples_rejected);
-    e.counter("disruptions_total", "Clock disruptions seen (migration, snapshot restore, step).",
-              s.disruptions.count);
-    if (s.disruptions.last_time_ns) {
-        e.gauge("last_disruption_timestamp_seconds", "Time of the last disruption (Unix time).",
-                static_cast<double>(*s.disruptions.last_time_ns) / 1e9);
-    }
-    if (s.host) {
-        const HostStatus& h = *s.host;
-        e.family("host_clock_status", "gauge", "Host clock status: 1 for the reported status.");
-        for (const char* status :
-             {"unknown", "initializing", "synchronized", "freerunning", "unreliable"}) {
-            e.sample("host_clock_status", h.clock_status == status ? 1 : 0,
-                     std::string("status=\"") + status + "\"");
-        }
-        e.family("host_maintenance", "gauge", "Announced host maintenance: 1 for the current one.");
-        for (const char* level : {"none", "soon", "imminent"}) {
-            e.sample("host_maintenance", h.maintenance == level ? 1 : 0,
-                     std::string("level=\"") + level + "\"");
-        }
-        e.gauge("host_time_maxerror_seconds", "Host's maximum error of its clock.",
-                h.time_maxerror_ns
-                    ? std::optional<double>(static_cast<double>(*h.time_maxerror_ns) / 1e9)
-                    : std::nullopt);
-        e.gauge("host_disruption_marker", "Host's disruption marker (changes on migration).",
-                static_cast<double>(h.disruption_marker));
-        if (h.vm_generation) {
-            e.gauge("host_vm_generation", "VM generation counter (changes on snapshot restore).",
-                    static_cast<double>(*h.vm_generation));
-        }
-    }
-    e.gauge("chrony_connected", "1 when connected to chronyd's SOCK refclock socket.",
-            s.chrony.connected ? 1 : 0);
-    e.gauge("uptime_seconds", "Seconds since the daemon started.", s.uptime_s);
-    e.family("source_info", "gauge", "The time source in use.");
-    e.sample("source_info", 1,
-             "type=\"" + label_value(s.source.type) + "\",path=\"" + label_value(s.source.path) +
-                 "\",method=\"" + label_value(s.source.method) + "\"");
-    e.family("build_info", "gauge", "vmrefclockd build information.");
-    e.sample("build_info", 1, "version=\"" + label_value(s.version) + "\"");
-    return e.str();
 }
 
 std::string render_samples_text(const std::vector<SampleRecord>& samples) {
