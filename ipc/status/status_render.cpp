@@ -1,10 +1,12 @@
-// The text view of a StatusSnapshot, for a terminal: hand-made rows for the fields
-// that share a line, then the rows the field tables declare. A pure function.
+// The views of a StatusSnapshot: text for a terminal (hand-made rows for the fields
+// that share a line, then the rows the field tables declare) and Prometheus (all from
+// the field tables). Pure functions of the snapshot.
 #include <cmath>
 #include <cstdio>
 #include <sstream>
 
 #include "ipc/status/status.h"
+#include "ipc/status/status_views.h"
 
 namespace vmrefclock {
 
@@ -33,89 +35,6 @@ std::string scaled(double magnitude_ns) {
     return printf_string("%.0f %s", magnitude_ns, "ns");
 }
 
-// A value as the text view shows it, by its unit.
-template <class T>
-std::string text_value(const T& v, Unit unit) {
-    if constexpr (std::is_same_v<T, std::string>) {
-        return v;
-    } else if constexpr (std::is_same_v<T, bool>) {
-        return v ? "yes" : "no";
-    } else if constexpr (std::is_enum_v<T>) {
-        return std::string(to_string(v));
-    } else if constexpr (std::is_arithmetic_v<T>) {
-        const double x = static_cast<double>(v);
-        char buf[40];
-        switch (unit) {
-            case Unit::ns:
-                return format_duration(x);
-            case Unit::s:
-                return format_duration(x * 1e9);
-            case Unit::ppm:
-                std::snprintf(buf, sizeof buf, "%+.3f ppm", x);
-                return buf;
-            case Unit::time_ns:
-            case Unit::utc:
-                return format_utc(static_cast<int64_t>(v));
-            case Unit::none:
-                break;
-        }
-        if constexpr (std::is_integral_v<T>) return std::to_string(v);
-        std::snprintf(buf, sizeof buf, "%g", x);
-        return buf;
-    } else {
-        return {};  // records and lists have rows of their own
-    }
-}
-
-// The text of a field with a text row; nothing while it is absent.
-template <class F, class T>
-std::optional<std::string> shown(const F& f, const T& v) {
-    if constexpr (is_optional_v<T>) {
-        if (!v) return std::nullopt;
-        return shown(f, *v);
-    } else {
-        return f.text_format ? f.text_format(v) : text_value(v, f.unit);
-    }
-}
-
-// A list's record in one row: "state ok, sent 990, dropped 0".
-template <StatusRecord R>
-std::string list_summary(const R& r) {
-    std::string out;
-    for_each_field<R>([&](const auto& f) {
-        if (!f.text_label) return;
-        if (auto text = shown(f, r.*f.member)) {
-            out += (out.empty() ? "" : ", ") + std::string(f.text_label) + " " + *text;
-        }
-    });
-    return out;
-}
-
-template <StatusRecord R>
-std::string list_name(const R& r) {
-    std::string out;
-    for_each_list_label(
-        r, [&](const char*, const std::string& value) { out += (out.empty() ? "" : " ") + value; });
-    return out;
-}
-
-// The rows the field table declares, in its order; a list gives a row per record.
-template <StatusRecord S, class Row>
-void text_rows(const S& s, const Row& row) {
-    for_each_field<S>([&](const auto& f) {
-        if (!f.text_label) return;
-        using T = std::remove_cvref_t<decltype(s.*f.member)>;
-        if constexpr (is_vector_v<T>) {
-            if constexpr (StatusRecord<typename T::value_type>) {
-                for (const auto& r : s.*f.member) {
-                    row(std::string(f.text_label) + " " + list_name(r) + ":", list_summary(r));
-                }
-            }
-        } else if (auto text = shown(f, s.*f.member)) {
-            row(f.text_label, *text);
-        }
-    });
-}
 }  // namespace
 
 std::string format_uptime(const double& seconds) {
@@ -194,7 +113,7 @@ std::string render_text(const StatusSnapshot& s) {
         (s.chrony.connected ? "connected to " : "not connected to ") + s.chrony.socket;
     if (s.chrony.last_error) chrony += " (last error: " + *s.chrony.last_error + ")";
     row("chrony:", chrony);
-    text_rows(s, row);
+    status_views::text_rows(s, row);
     if (!s.not_reported.empty()) {
         std::string missing;
         for (const std::string& path : s.not_reported) {
@@ -203,6 +122,10 @@ std::string render_text(const StatusSnapshot& s) {
         row("not reported:", missing + " (an older vmrefclockd?)");
     }
     return out.str();
+}
+
+std::string render_prometheus(const StatusSnapshot& s) {
+    return status_views::prometheus_metrics(s);
 }
 
 std::string render_samples_text(const std::vector<SampleRecord>& samples) {

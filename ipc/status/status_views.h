@@ -1,18 +1,23 @@
-// The Prometheus view of a StatusSnapshot (text exposition format 0.0.4), every metric
-// prefixed `vmrefclock_`: a walk over the field tables, which name each metric, its
-// type and HELP line. A pure function of the snapshot.
-#include <cmath>
+// The generic views of any status record, walks over its field table: the Prometheus
+// families (text exposition format 0.0.4, every metric prefixed `vmrefclock_`) of the
+// fields it exports, and the text rows it declares. status_render.cpp uses them for a
+// StatusSnapshot; a header so that tests can walk records of their own.
+#pragma once
+
 #include <cstdio>
+#include <optional>
 #include <sstream>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
 
 #include "ipc/status/status.h"
 
-namespace vmrefclock {
-
-namespace {
+namespace vmrefclock::status_views {
 
 // Label values escape backslash, double quote and newline (exposition format 0.0.4).
-std::string label_value(std::string_view v) {
+inline std::string label_value(std::string_view v) {
     std::string out;
     for (char c : v) {
         if (c == '\\') {
@@ -29,7 +34,7 @@ std::string label_value(std::string_view v) {
 }
 
 // Go's %g-like shortest form is not needed; %.17g round-trips every double.
-std::string number(double v) {
+inline std::string number(double v) {
     if (std::isnan(v)) return "NaN";
     if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
     char buf[40];
@@ -58,11 +63,11 @@ class Exposition {
     std::string_view family_;
 };
 
-std::string join_labels(const std::string& a, const std::string& b) {
+inline std::string join_labels(const std::string& a, const std::string& b) {
     return a.empty() ? b : b.empty() ? a : a + "," + b;
 }
 
-std::string label(const char* name, std::string_view value) {
+inline std::string label(const char* name, std::string_view value) {
     return std::string(name) + "=\"" + label_value(value) + "\"";
 }
 
@@ -180,12 +185,95 @@ void export_list(Exposition& e, const std::vector<R>& list) {
     });
 }
 
-}  // namespace
+// A value as the text view shows it, by its unit.
+template <class T>
+std::string text_value(const T& v, Unit unit) {
+    if constexpr (std::is_same_v<T, std::string>) {
+        return v;
+    } else if constexpr (std::is_same_v<T, bool>) {
+        return v ? "yes" : "no";
+    } else if constexpr (std::is_enum_v<T>) {
+        return std::string(to_string(v));
+    } else if constexpr (std::is_arithmetic_v<T>) {
+        const double x = static_cast<double>(v);
+        char buf[40];
+        switch (unit) {
+            case Unit::ns:
+                return format_duration(x);
+            case Unit::s:
+                return format_duration(x * 1e9);
+            case Unit::ppm:
+                std::snprintf(buf, sizeof buf, "%+.3f ppm", x);
+                return buf;
+            case Unit::time_ns:
+            case Unit::utc:
+                return format_utc(static_cast<int64_t>(v));
+            case Unit::none:
+                break;
+        }
+        if constexpr (std::is_integral_v<T>) return std::to_string(v);
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return buf;
+    } else {
+        return {};  // records and lists have rows of their own
+    }
+}
 
-std::string render_prometheus(const StatusSnapshot& s) {
+// The text of a field with a text row; nothing while it is absent.
+template <class F, class T>
+std::optional<std::string> shown(const F& f, const T& v) {
+    if constexpr (is_optional_v<T>) {
+        if (!v) return std::nullopt;
+        return shown(f, *v);
+    } else {
+        return f.text_format ? f.text_format(v) : text_value(v, f.unit);
+    }
+}
+
+// A list's record in one row: "state ok, sent 990, dropped 0".
+template <StatusRecord R>
+std::string list_summary(const R& r) {
+    std::string out;
+    for_each_field<R>([&](const auto& f) {
+        if (!f.text_label) return;
+        if (auto text = shown(f, r.*f.member)) {
+            out += (out.empty() ? "" : ", ") + std::string(f.text_label) + " " + *text;
+        }
+    });
+    return out;
+}
+
+template <StatusRecord R>
+std::string list_name(const R& r) {
+    std::string out;
+    for_each_list_label(
+        r, [&](const char*, const std::string& value) { out += (out.empty() ? "" : " ") + value; });
+    return out;
+}
+
+// The rows the field table declares, in its order; a list gives a row per record.
+template <StatusRecord S, class Row>
+void text_rows(const S& s, const Row& row) {
+    for_each_field<S>([&](const auto& f) {
+        if (!f.text_label) return;
+        using T = std::remove_cvref_t<decltype(s.*f.member)>;
+        if constexpr (is_vector_v<T>) {
+            if constexpr (StatusRecord<typename T::value_type>) {
+                for (const auto& r : s.*f.member) {
+                    row(std::string(f.text_label) + " " + list_name(r) + ":", list_summary(r));
+                }
+            }
+        } else if (auto text = shown(f, s.*f.member)) {
+            row(f.text_label, *text);
+        }
+    });
+}
+// Every metric the record's table declares, nested records and lists included.
+template <StatusRecord S>
+std::string prometheus_metrics(const S& s) {
     Exposition e;
     export_metrics(e, s, "");
     return e.str();
 }
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::status_views
