@@ -1,9 +1,11 @@
 // A newer vmrefclockctl reads an older vmrefclockd's status and the other way round:
-// today's JSON (ipc_status_golden/full.json) with fields removed or unknown fields
-// added still parses; a value of the wrong type is an error that names the field.
+// the status with fields removed (ipc_status_golden/older-daemon.json is what the
+// daemon sent before the field tables) or unknown fields added still parses; a value
+// of the wrong type is an error that names the field.
 // And the field tables carry a list of records, as the per-sink status will be.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -55,10 +57,14 @@ namespace {
 
 using nlohmann::json;
 
-json todays_status() {
-    std::ifstream in(std::string(VMR_DEFAULT_SOURCE_DIR) +
-                     "/tests/unit/ipc_status_golden/full.json");
+json status_file(const std::string& name) {
+    std::ifstream in(std::string(VMR_DEFAULT_SOURCE_DIR) + "/tests/unit/ipc_status_golden/" + name);
     return json::parse(in);
+}
+
+// Every field the daemon sends now.
+json todays_status() {
+    return status_file("full.json");
 }
 
 // Every leaf key of the status, as a JSON pointer and as the path an error names.
@@ -82,7 +88,7 @@ std::string error_of(const json& j) {
 }
 
 TEST(StatusTolerant, FieldsMissingFromAnOlderDaemonParseAndAreNamed) {
-    json older = todays_status();
+    json older = status_file("older-daemon.json");
     older.erase("offset_ns");
     older.erase("chrony");
     older.erase("polls");
@@ -98,15 +104,25 @@ TEST(StatusTolerant, FieldsMissingFromAnOlderDaemonParseAndAreNamed) {
     EXPECT_FALSE(s.disruptions.last_cause);
     EXPECT_EQ(s.disruptions.count, 2u);
     EXPECT_EQ(s.samples_sent, 990u);
-    EXPECT_EQ(s.not_reported,
-              (std::vector<std::string>{"offset_ns", "polls", "disruptions.last_cause",
-                                        "host.vm_generation", "chrony"}));
+    const std::vector<std::string> removed = {"offset_ns", "polls", "disruptions.last_cause",
+                                              "host.vm_generation", "chrony"};
+    for (const std::string& path : removed) {
+        EXPECT_NE(std::find(s.not_reported.begin(), s.not_reported.end(), path),
+                  s.not_reported.end())
+            << path;
+    }
+    // Anything else listed is a field added since the file was written.
+    for (std::string path : s.not_reported) {
+        if (std::find(removed.begin(), removed.end(), path) != removed.end()) continue;
+        std::replace(path.begin(), path.end(), '.', '/');
+        EXPECT_FALSE(status_file("older-daemon.json").contains(json::json_pointer("/" + path)))
+            << path;
+    }
     const std::string text = render_text(s);
     EXPECT_NE(text.find("offset:       no estimate yet\n"), std::string::npos) << text;
-    EXPECT_NE(text.find("not reported: offset_ns, polls, disruptions.last_cause, "
-                        "host.vm_generation, chrony (an older vmrefclockd?)\n"),
-              std::string::npos)
-        << text;
+    EXPECT_NE(text.find("not reported: "), std::string::npos) << text;
+    EXPECT_NE(text.find("host.vm_generation"), std::string::npos) << text;
+    EXPECT_NE(text.find(" (an older vmrefclockd?)\n"), std::string::npos) << text;
 }
 
 TEST(StatusTolerant, EachFieldCanBeMissing) {
@@ -123,7 +139,7 @@ TEST(StatusTolerant, EachFieldCanBeMissing) {
         EXPECT_FALSE(render_prometheus(s).empty());
         ++leaves;
     });
-    EXPECT_EQ(leaves, 18 + 3 + 3 + 6 + 3);
+    EXPECT_GE(leaves, 18 + 3 + 3 + 6 + 3);
     EXPECT_TRUE(todays_status().get<StatusSnapshot>().not_reported.empty());
 }
 
