@@ -154,6 +154,7 @@ struct StatusSnapshot {
     DisruptionStatus disruptions;
     std::optional<HostStatus> host;
     ChronyStatus chrony;
+    std::optional<double> cpu_seconds;
     double uptime_s = 0;
     std::string version;
     // Not on the wire: the fields a decoded status lacked (an older daemon's), by path.
@@ -195,6 +196,10 @@ constexpr auto fields_of(std::type_identity<StatusSnapshot>) {
         field("host", &S::host, Unit::none,
               "The host's view; null when the source publishes no host page (PTP)."),
         field("chrony", &S::chrony, Unit::none, "The chrony SOCK refclock sink."),
+        field("cpu_seconds", &S::cpu_seconds, Unit::s,
+              "CPU time the daemon has used, user and system.")
+            .counter("cpu_seconds_total")
+            .text("cpu:"),
         field("uptime_s", &S::uptime_s, Unit::s, "Seconds since the daemon started.")
             .gauge("uptime_seconds")
             .text("uptime:", format_uptime),

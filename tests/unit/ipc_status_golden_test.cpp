@@ -60,6 +60,7 @@ StatusSnapshot full() {
     host.vm_generation = 1;
     s.host = host;
     s.chrony = {"/run/chrony/vmrefclock.sock", true, std::nullopt};
+    s.cpu_seconds = 0.0123;
     s.uptime_s = 3723.5;
     s.version = "0.1.0";
     return s;

@@ -125,6 +125,25 @@ TEST(StatusTolerant, FieldsMissingFromAnOlderDaemonParseAndAreNamed) {
     EXPECT_NE(text.find(" (an older vmrefclockd?)\n"), std::string::npos) << text;
 }
 
+// The field added since older-daemon.json, the declared-once way (status.h, where the
+// daemon fills it): absent there, so shown as absent, not as 0.
+TEST(StatusTolerant, AFieldAddedSinceIsNotReportedByAnOlderDaemon) {
+    const StatusSnapshot s = status_file("older-daemon.json").get<StatusSnapshot>();
+    EXPECT_FALSE(s.cpu_seconds);
+    EXPECT_EQ(s.not_reported, std::vector<std::string>{"cpu_seconds"});
+    const std::string text = render_text(s);
+    EXPECT_EQ(text.find("cpu:"), std::string::npos) << text;
+    EXPECT_NE(text.find("not reported: cpu_seconds (an older vmrefclockd?)\n"), std::string::npos)
+        << text;
+    EXPECT_EQ(render_prometheus(s).find("cpu_seconds"), std::string::npos);
+
+    StatusSnapshot now = s;
+    now.cpu_seconds = 1.5;
+    EXPECT_NE(render_text(now).find("cpu:          1.500 s\n"), std::string::npos);
+    EXPECT_NE(render_prometheus(now).find("\nvmrefclock_cpu_seconds_total 1.5\n"),
+              std::string::npos);
+}
+
 TEST(StatusTolerant, EachFieldCanBeMissing) {
     const json today = todays_status();
     int leaves = 0;
