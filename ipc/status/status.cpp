@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace vmrefclock {
 
@@ -104,9 +105,22 @@ std::optional<int64_t> parse_utc(std::string_view text) {
         consumed != static_cast<int>(s.size())) {
         return std::nullopt;
     }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+        tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60 ||
+        millis < 0) {
+        return std::nullopt;
+    }
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + int64_t{millis} * 1'000'000;
+    const int64_t sec = timegm(&tm);
+    // int64 nanoseconds span 1677-2262: a valid time beyond saturates, as format_utc's
+    // text of the extremes reads back.
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(sec, int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, int64_t{millis} * 1'000'000, &ns)) {
+        return sec < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    }
+    return ns;
 }
 
 void from_json(const nlohmann::json& j, StatusSnapshot& v) {

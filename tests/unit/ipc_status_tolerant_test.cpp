@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <sstream>
 
 #include "ipc/status/status.h"
@@ -201,6 +202,12 @@ TEST(StatusTolerant, WrongTypesAndRangesAreErrors) {
     EXPECT_EQ(with("/disruptions/last_time", "yesterday"),
               "field \"disruptions.last_time\" must be an RFC 3339 UTC time like "
               "2026-01-05T12:34:56.789Z, not \"yesterday\"");
+    for (const char* time : {"2026-13-01T00:00:00.000Z", "2026-01-32T00:00:00.000Z",
+                             "2026-01-05T12:14:56.-01Z", "2026-01-05T12:14:56.789"}) {
+        EXPECT_NE(with("/disruptions/last_time", time).find("must be an RFC 3339 UTC time"),
+                  std::string::npos)
+            << time;
+    }
     EXPECT_EQ(with("/state", "great"), "field \"state\" has an unknown value \"great\"");
     EXPECT_EQ(with("/host", 3), "field \"host\" must be an object, not 3");
     EXPECT_EQ(error_of(json::array()), "the status must be an object, not []");
@@ -208,6 +215,13 @@ TEST(StatusTolerant, WrongTypesAndRangesAreErrors) {
     EXPECT_EQ(
         with("/polls", std::string(100, 'x')),
         "field \"polls\" must be a non-negative integer, not \"" + std::string(36, 'x') + "...");
+}
+
+TEST(StatusTolerant, TimesBeyondInt64NanosecondsSaturate) {
+    EXPECT_EQ(parse_utc("9999-12-31T23:59:59.999Z"), std::numeric_limits<int64_t>::max());
+    const int64_t earliest = std::numeric_limits<int64_t>::min();
+    EXPECT_EQ(parse_utc(format_utc(earliest)), earliest);  // "1677-09-21T00:12:43.145Z"
+    EXPECT_EQ(parse_utc("2262-04-11T23:47:16.854Z"), 9'223'372'036'854'000'000);
 }
 
 TEST(StatusTolerant, NullIsAbsent) {
