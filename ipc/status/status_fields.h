@@ -164,7 +164,8 @@ class StatusFieldError : public nlohmann::json::exception {
     explicit StatusFieldError(const std::string& message) : exception(0, message.c_str()) {}
 };
 
-// Where a value sits: "host.vm_generation", "sinks[1].dropped". Built only on error.
+// Where a value sits: "host.vm_generation", "sinks[1].dropped"; its text is built only
+// for an error or a missing field.
 struct StatusPath {
     const StatusPath* parent = nullptr;
     const char* key = nullptr;  // null: an element of a list, at `index`

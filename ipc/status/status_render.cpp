@@ -80,11 +80,7 @@ std::string render_text(const StatusSnapshot& s) {
     } else {
         row("offset:", "no estimate yet");
     }
-    if (s.frequency_ppm) {
-        char buf[40];
-        std::snprintf(buf, sizeof buf, "%+.3f ppm", *s.frequency_ppm);
-        row("frequency:", buf);
-    }
+    if (s.frequency_ppm) row("frequency:", status_views::text_value(*s.frequency_ppm, Unit::ppm));
     if (s.delay_ns) row("delay:", format_duration(static_cast<double>(*s.delay_ns)));
     std::string samples = std::to_string(s.samples_in_window) + " in window";
     if (s.last_sample_age_s)
@@ -117,7 +113,8 @@ std::string render_text(const StatusSnapshot& s) {
     if (!s.not_reported.empty()) {
         std::string missing;
         for (const std::string& path : s.not_reported) {
-            missing += (missing.empty() ? "" : ", ") + path;
+            if (!missing.empty()) missing += ", ";
+            missing += path;
         }
         row("not reported:", missing + " (an older vmrefclockd?)");
     }

@@ -4,6 +4,7 @@
 // StatusSnapshot; a header so that tests can walk records of their own.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
 #include <optional>
 #include <sstream>
@@ -118,11 +119,8 @@ std::string info_labels(const T& v, const char* name) {
 template <StatusRecord R>
 std::string list_labels(const R& r) {
     std::string out;
-    for_each_field<R>([&](const auto& f) {
-        if constexpr (std::is_same_v<std::remove_cvref_t<decltype(r.*f.member)>, std::string>) {
-            if (f.metric == Metric::label)
-                out = join_labels(out, label(f.metric_label, r.*f.member));
-        }
+    for_each_list_label(r, [&](const char* name, const std::string& value) {
+        out = join_labels(out, label(name, value));
     });
     return out;
 }
@@ -237,7 +235,9 @@ std::string list_summary(const R& r) {
     for_each_field<R>([&](const auto& f) {
         if (!f.text_label) return;
         if (auto text = shown(f, r.*f.member)) {
-            out += (out.empty() ? "" : ", ") + std::string(f.text_label) + " " + *text;
+            // Appended: `"literal" + std::string` draws GCC 12's false -Wrestrict (bug 105651).
+            if (!out.empty()) out += ", ";
+            out.append(f.text_label).append(" ").append(*text);
         }
     });
     return out;
@@ -246,8 +246,10 @@ std::string list_summary(const R& r) {
 template <StatusRecord R>
 std::string list_name(const R& r) {
     std::string out;
-    for_each_list_label(
-        r, [&](const char*, const std::string& value) { out += (out.empty() ? "" : " ") + value; });
+    for_each_list_label(r, [&](const char*, const std::string& value) {
+        if (!out.empty()) out += ' ';
+        out += value;
+    });
     return out;
 }
 
@@ -268,6 +270,7 @@ void text_rows(const S& s, const Row& row) {
         }
     });
 }
+
 // Every metric the record's table declares, nested records and lists included.
 template <StatusRecord S>
 std::string prometheus_metrics(const S& s) {
