@@ -1,5 +1,7 @@
 #include "daemon/status_snapshot.h"
 
+#include <sys/resource.h>
+
 namespace vmrefclock {
 
 StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& chrony,
@@ -32,6 +34,12 @@ StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& ch
     s.chrony.socket = chrony.path();
     s.chrony.connected = chrony.connected();
     if (!chrony.last_error().empty()) s.chrony.last_error = chrony.last_error();
+    if (rusage usage{}; getrusage(RUSAGE_SELF, &usage) == 0) {
+        auto seconds = [](const timeval& tv) {
+            return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;
+        };
+        s.cpu_seconds = seconds(usage.ru_utime) + seconds(usage.ru_stime);
+    }
     s.uptime_s = static_cast<double>(context.now_mono_ns - context.started_mono_ns) / 1e9;
     s.version = VMREFCLOCK_VERSION;
     return s;

@@ -88,10 +88,18 @@ std::vector<std::string> startup_problems(const Config& config) {
 int print_json_or(const std::optional<json>& reply, const char* key, bool as_json,
                   const std::function<std::string(const json&)>& render) {
     if (!reply) return 1;
+    const json value = reply->value(key, json());
     if (as_json) {
-        std::cout << (*reply)[key].dump(2) << '\n';
-    } else {
-        std::cout << render((*reply)[key]);
+        std::cout << value.dump(2) << '\n';
+        return 0;
+    }
+    // Fields an older daemon lacks are shown as absent; a value of the wrong type is
+    // named in an error, not a crash.
+    try {
+        std::cout << render(value);
+    } catch (const json::exception& e) {
+        std::cerr << "vmrefclockctl: vmrefclockd's " << key << " answer: " << e.what() << '\n';
+        return 1;
     }
     return 0;
 }

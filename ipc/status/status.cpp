@@ -1,52 +1,27 @@
-// The status snapshot's JSON form and the words for enum values. Field names here are
-// the wire protocol: vmrefclockctl, monitoring scripts and the integration tests read
-// them, so they change only together with issue 5's list.
+// The words for enum values and times of the status protocol; its JSON form is the
+// field tables' (status.h, status_fields.h).
 #include "ipc/status/status.h"
 
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 
 namespace vmrefclock {
 
 namespace {
 
-using nlohmann::json;
-
-// nlohmann-json 3.11 has no std::optional support: absent values are JSON null.
-template <typename T>
-json optional_json(const std::optional<T>& value) {
-    return value ? json(*value) : json(nullptr);
-}
-
-template <typename T>
-void optional_from(const json& j, const char* key, std::optional<T>& out) {
-    const json& v = j.at(key);
-    if (v.is_null()) {
-        out.reset();
-    } else {
-        out = v.get<T>();
-    }
+// The word of an enum value whose words are listed in declaration order.
+template <class Enum, size_t N>
+std::string_view word(Enum value, const std::string_view (&words)[N], std::string_view other) {
+    const auto index = static_cast<size_t>(value);
+    return index < N ? words[index] : other;
 }
 
 }  // namespace
 
 std::string_view to_string(DaemonState state) {
-    switch (state) {
-        case DaemonState::starting:
-            return "starting";
-        case DaemonState::ok:
-            return "ok";
-        case DaemonState::holdoff:
-            return "holdoff";
-        case DaemonState::degraded:
-            return "degraded";
-        case DaemonState::unusable:
-            return "unusable";
-        case DaemonState::no_source:
-            return "no-source";
-    }
-    return "unknown";
+    return word(state, kDaemonStateWords, "unknown");
 }
 
 const std::vector<DaemonState>& all_daemon_states() {
@@ -64,31 +39,11 @@ std::optional<DaemonState> daemon_state_from_string(std::string_view text) {
 }
 
 std::string_view to_string(ClockStatus status) {
-    switch (status) {
-        case ClockStatus::unknown:
-            return "unknown";
-        case ClockStatus::initializing:
-            return "initializing";
-        case ClockStatus::synchronized:
-            return "synchronized";
-        case ClockStatus::freerunning:
-            return "freerunning";
-        case ClockStatus::unreliable:
-            return "unreliable";
-    }
-    return "unknown";
+    return word(status, kClockStatusWords, "unknown");
 }
 
 std::string_view to_string(Maintenance maintenance) {
-    switch (maintenance) {
-        case Maintenance::none:
-            return "none";
-        case Maintenance::soon:
-            return "soon";
-        case Maintenance::imminent:
-            return "imminent";
-    }
-    return "none";
+    return word(maintenance, kMaintenanceWords, "none");
 }
 
 std::string leap_indicator_name(uint8_t leap_indicator) {
@@ -150,130 +105,28 @@ std::optional<int64_t> parse_utc(std::string_view text) {
         consumed != static_cast<int>(s.size())) {
         return std::nullopt;
     }
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 ||
+        tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60 ||
+        millis < 0) {
+        return std::nullopt;
+    }
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
-    return static_cast<int64_t>(timegm(&tm)) * 1'000'000'000 + int64_t{millis} * 1'000'000;
-}
-
-void to_json(json& j, const SourceStatus& v) {
-    j = json{{"type", v.type}, {"path", v.path}, {"method", v.method}};
-}
-
-void from_json(const json& j, SourceStatus& v) {
-    j.at("type").get_to(v.type);
-    j.at("path").get_to(v.path);
-    j.at("method").get_to(v.method);
-}
-
-void to_json(json& j, const DisruptionStatus& v) {
-    j = json{{"count", v.count},
-             {"last_time", v.last_time_ns ? json(format_utc(*v.last_time_ns)) : json(nullptr)},
-             {"last_cause", optional_json(v.last_cause)}};
-}
-
-void from_json(const json& j, DisruptionStatus& v) {
-    j.at("count").get_to(v.count);
-    std::optional<std::string> last_time;
-    optional_from(j, "last_time", last_time);
-    v.last_time_ns = last_time ? parse_utc(*last_time) : std::nullopt;
-    optional_from(j, "last_cause", v.last_cause);
-}
-
-void to_json(json& j, const HostStatus& v) {
-    j = json{{"clock_status", v.clock_status},
-             {"maintenance", v.maintenance},
-             {"leap", v.leap},
-             {"time_maxerror_ns", optional_json(v.time_maxerror_ns)},
-             {"disruption_marker", v.disruption_marker},
-             {"vm_generation", optional_json(v.vm_generation)}};
-}
-
-void from_json(const json& j, HostStatus& v) {
-    j.at("clock_status").get_to(v.clock_status);
-    j.at("maintenance").get_to(v.maintenance);
-    j.at("leap").get_to(v.leap);
-    optional_from(j, "time_maxerror_ns", v.time_maxerror_ns);
-    j.at("disruption_marker").get_to(v.disruption_marker);
-    optional_from(j, "vm_generation", v.vm_generation);
-}
-
-void to_json(json& j, const ChronyStatus& v) {
-    j = json{{"socket", v.socket},
-             {"connected", v.connected},
-             {"last_error", optional_json(v.last_error)}};
-}
-
-void from_json(const json& j, ChronyStatus& v) {
-    j.at("socket").get_to(v.socket);
-    j.at("connected").get_to(v.connected);
-    optional_from(j, "last_error", v.last_error);
-}
-
-void to_json(json& j, const StatusSnapshot& v) {
-    // NaN/inf would serialize as null but then fail to parse back as a number.
-    auto finite = [](const std::optional<double>& x) {
-        return (x && std::isfinite(*x)) ? json(*x) : json(nullptr);
-    };
-    j = json{{"state", std::string(to_string(v.state))},
-             {"reason", v.reason},
-             {"source", v.source},
-             {"offset_ns", finite(v.offset_ns)},
-             {"frequency_ppm", finite(v.frequency_ppm)},
-             {"stddev_ns", finite(v.stddev_ns)},
-             {"error_bound_ns", finite(v.error_bound_ns)},
-             {"delay_ns", optional_json(v.delay_ns)},
-             {"samples_in_window", v.samples_in_window},
-             {"polls", v.polls},
-             {"samples_sent", v.samples_sent},
-             {"samples_rejected", v.samples_rejected},
-             {"last_sample_age_s", finite(v.last_sample_age_s)},
-             {"disruptions", v.disruptions},
-             {"host", v.host ? json(*v.host) : json(nullptr)},
-             {"chrony", v.chrony},
-             {"uptime_s", v.uptime_s},
-             {"version", v.version}};
-}
-
-void from_json(const json& j, StatusSnapshot& v) {
-    std::string state = j.at("state").get<std::string>();
-    auto parsed = daemon_state_from_string(state);
-    if (!parsed) {
-        throw json::other_error::create(501, "unknown state \"" + state + "\"", &j);
+    const int64_t sec = timegm(&tm);
+    // int64 nanoseconds span 1677-2262: a valid time beyond saturates, as format_utc's
+    // text of the extremes reads back.
+    int64_t ns = 0;
+    if (__builtin_mul_overflow(sec, int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, int64_t{millis} * 1'000'000, &ns)) {
+        return sec < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
     }
-    v.state = *parsed;
-    j.at("reason").get_to(v.reason);
-    j.at("source").get_to(v.source);
-    optional_from(j, "offset_ns", v.offset_ns);
-    optional_from(j, "frequency_ppm", v.frequency_ppm);
-    optional_from(j, "stddev_ns", v.stddev_ns);
-    optional_from(j, "error_bound_ns", v.error_bound_ns);
-    optional_from(j, "delay_ns", v.delay_ns);
-    j.at("samples_in_window").get_to(v.samples_in_window);
-    j.at("polls").get_to(v.polls);
-    j.at("samples_sent").get_to(v.samples_sent);
-    j.at("samples_rejected").get_to(v.samples_rejected);
-    optional_from(j, "last_sample_age_s", v.last_sample_age_s);
-    j.at("disruptions").get_to(v.disruptions);
-    optional_from(j, "host", v.host);
-    j.at("chrony").get_to(v.chrony);
-    j.at("uptime_s").get_to(v.uptime_s);
-    j.at("version").get_to(v.version);
+    return ns;
 }
 
-void to_json(json& j, const SampleRecord& v) {
-    j = json{{"time_ns", v.time_ns},
-             {"offset_ns", v.offset_ns},
-             {"delay_ns", v.delay_ns},
-             {"error_ns", v.error_ns},
-             {"sent", v.sent}};
-}
-
-void from_json(const json& j, SampleRecord& v) {
-    j.at("time_ns").get_to(v.time_ns);
-    j.at("offset_ns").get_to(v.offset_ns);
-    j.at("delay_ns").get_to(v.delay_ns);
-    j.at("error_ns").get_to(v.error_ns);
-    j.at("sent").get_to(v.sent);
+void from_json(const nlohmann::json& j, StatusSnapshot& v) {
+    std::vector<std::string> not_reported;
+    status_json::Decoder{&not_reported}.record(j, v, StatusPath{});
+    v.not_reported = std::move(not_reported);
 }
 
 }  // namespace vmrefclock

@@ -8,7 +8,11 @@
 //   an "error" string;
 // - no answer is an "internal error" (the callbacks here never throw: an internal error
 //   is the server's own);
-// - at most one answer per request line.
+// - at most one answer per request line;
+// - every status and samples answer reads back whole, as vmrefclockctl reads it;
+// - the status decoder, given each input line (a status on its own or as the daemon
+//   sends it), fails only with a json::exception, and what it accepts renders and reads
+//   back to the same JSON.
 #include <spdlog/spdlog.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -27,9 +31,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "ipc/sys/event_loop.h"
 #include "ipc/status/status.h"
 #include "ipc/status/status_server.h"
+#include "ipc/sys/event_loop.h"
 #include "tests/fuzz/fuzz_check.h"
 
 using namespace vmrefclock;
@@ -95,6 +99,30 @@ Harness& harness() {
         return made;
     }();
     return *h;
+}
+
+void check_status_decoder(const std::string& input) {
+    for (size_t start = 0; start <= input.size();) {
+        size_t end = input.find('\n', start);
+        if (end == std::string::npos) end = input.size();
+        const json line =
+            json::parse(input.begin() + static_cast<std::ptrdiff_t>(start),
+                        input.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+        start = end + 1;
+        if (line.is_discarded()) continue;
+        const json& status = line.is_object() && line.contains("status") ? line.at("status") : line;
+        StatusSnapshot decoded;
+        try {
+            decoded = status.get<StatusSnapshot>();
+        } catch (const json::exception&) {
+            continue;  // a wrong type or value, named
+        }
+        FUZZ_CHECK(!render_text(decoded).empty() && !render_prometheus(decoded).empty(),
+                   "an empty view");
+        const json once = decoded;
+        FUZZ_CHECK(json(once.get<StatusSnapshot>()) == once,
+                   "a decoded status reads back differently: " + once.dump().substr(0, 300));
+    }
 }
 
 }  // namespace
@@ -187,9 +215,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                        "an error without a message: " + line.substr(0, 300));
             FUZZ_CHECK(answer["error"].get<std::string>().rfind("internal error", 0) != 0,
                        "the server failed on its own: " + line.substr(0, 300));
+        } else {
+            try {
+                if (answer.contains("status")) {
+                    FUZZ_CHECK(answer["status"].get<StatusSnapshot>().not_reported.empty(),
+                               "the daemon's status lacks fields: " + line.substr(0, 300));
+                }
+                if (answer.contains("samples")) {
+                    (void)answer["samples"].get<std::vector<SampleRecord>>();
+                }
+            } catch (const json::exception& e) {
+                FUZZ_CHECK(false,
+                           std::string("the daemon's answer does not read back: ") + e.what());
+            }
         }
     }
     FUZZ_CHECK(answers <= requests, std::to_string(answers) + " answers to " +
                                         std::to_string(requests) + " request lines");
+    check_status_decoder(input);
     return 0;
 }
