@@ -204,7 +204,7 @@ void Daemon::use_sources(SourceSet sources) {
     notifier_.status("starting: " + pipeline_->source_description());
     const int64_t interval_ns = seconds_to_ns(config_.source.interval_s);
     armed_interval_ns_ = interval_ns;
-    if (interval_ns > kWatchIntervalNs) watch_timer_.arm(kWatchIntervalNs, kWatchIntervalNs);
+    update_watch_timer();
     poll_timer_.arm(1, interval_ns);  // first poll at once
 }
 
@@ -430,10 +430,26 @@ void Daemon::on_poll() {
     }
     publish_bound(true, pipeline_->samples_sent() != sent_before);
     notify_after_poll();
+    update_watch_timer();
+}
+
+// The page watch between polls runs on its timer unless the page notifies its updates:
+// then the notification replaces the timer (until the page stops notifying).
+void Daemon::update_watch_timer() {
+    const bool notified = host_notifications_ && host_notifications_->active();
+    const bool wanted = !notified && seconds_to_ns(config_.source.interval_s) > kWatchIntervalNs;
+    if (wanted == watch_armed_) return;
+    if (wanted) {
+        watch_armed_ = watch_timer_.arm(kWatchIntervalNs, kWatchIntervalNs).ok();
+    } else {
+        watch_timer_.disarm();
+        watch_armed_ = false;
+    }
 }
 
 void Daemon::on_watch() {
-    if (!pipeline_->can_watch()) return;
+    // Nearly always nothing changed: a few fields of the page say so, and no clock is read.
+    if (!pipeline_->can_watch() || !pipeline_->host_signals_changed()) return;
     PollClocks clocks;
     clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);

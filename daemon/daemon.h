@@ -15,9 +15,9 @@
 #include "ipc/chrony/chrony_control.h"
 #include "ipc/chrony/chrony_sock.h"
 #include "ipc/clockbound/clockbound_writer.h"
+#include "ipc/status/status_server.h"
 #include "ipc/sys/dir_watch.h"
 #include "ipc/sys/event_loop.h"
-#include "ipc/status/status_server.h"
 #include "systemd/notify.h"
 
 namespace vmrefclock {
@@ -51,6 +51,7 @@ class Daemon {
     void on_chrony_directory(const std::string& name);
     void on_poll();
     void on_watch();
+    void update_watch_timer();
     void on_signal();
     void reload();
     void log_status() const;
@@ -80,6 +81,7 @@ class Daemon {
     Timer poll_timer_;
     int64_t armed_interval_ns_ = 0;  // the poll timer's period now
     Timer watch_timer_;              // reads the disruption signal between polls
+    bool watch_armed_ = false;       // unless the page notifies its updates
     // No time source yet: discovery again every few seconds and when a device appears.
     bool waiting_for_source_ = false;
     Timer discovery_timer_;

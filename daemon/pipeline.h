@@ -80,6 +80,12 @@ class Pipeline {
     bool watch(const PollClocks& clocks);
     // True when watch() has a signal to read (a vmclock page, as source or beside a PHC).
     bool can_watch() const { return signal_ || host_from_source_; }
+    // Cheap, before watch(): whether that signal may differ from its last full read (a
+    // few fields of the page, no clock read, no allocation). False: nothing to watch.
+    bool host_signals_changed() const {
+        if (signal_) return signal_->host_signals_changed();
+        return host_from_source_ && source_->host_signals_changed();
+    }
     // The reset asked for after a disruption is done (`ok`: chronyc said so): the held
     // sample of the new clock, if any, goes to chrony now as a burst.
     void chrony_reset_done(bool ok, int64_t now_mono_ns);

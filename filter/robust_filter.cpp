@@ -31,28 +31,16 @@ double statistical_bound(const LineFit& fit) {
     return fit.n < 4 ? std::max(stat, fit.bias_bound) : stat;
 }
 
-struct Valid {
-    int64_t mid_ns;
-    int64_t offset_ns;
-    int64_t delay_ns;
-};
-
 // A reading's delay, midpoint and offset, or nothing when any of them would overflow
 // int64 (possible only for absurd input, which must not become undefined behaviour).
-std::optional<Valid> validate(const Reading& r, int64_t max_delay) {
+std::optional<CheckedReading> validate(const Reading& r, int64_t max_delay) {
     int64_t delay = 0;
     if (__builtin_sub_overflow(r.sys_post_ns, r.sys_pre_ns, &delay)) return std::nullopt;
     if (delay < 0 || delay > max_delay) return std::nullopt;
     const int64_t mid = r.sys_pre_ns + delay / 2;
     int64_t offset = 0;
     if (__builtin_sub_overflow(r.ref_ns, mid, &offset)) return std::nullopt;
-    return Valid{mid, offset, delay};
-}
-
-// a - b in seconds, for any two int64 time points: the difference is taken in 128 bits,
-// because absurd input may put them up to 2^64 ns apart (issue 9: signed overflow).
-double seconds_between(int64_t a, int64_t b) {
-    return static_cast<double>(static_cast<__int128>(a) - b) * 1e-9;
+    return CheckedReading{mid, offset, delay};
 }
 
 double quantile(std::vector<int64_t>& v, double q) {
@@ -65,7 +53,9 @@ double quantile(std::vector<int64_t>& v, double q) {
 
 RobustFilter::RobustFilter(RobustFilterOptions options)
     : options_(options),
-      delays_(static_cast<size_t>(std::clamp(options.delay_history, 1, 1 << 16))) {
+      window_(static_cast<size_t>(kWindowSizes.back())),
+      delays_(static_cast<size_t>(std::clamp(options.delay_history, 1, 1 << 16))),
+      lines_(static_cast<size_t>(std::clamp(options.prediction_horizon, 1, 64))) {
     // Config-independent defaults, but the core must survive nonsense options too.
     if (!(options_.accept_spread > 0)) options_.accept_spread = 1.0;
     if (!(options_.error_smoothing > 0 && options_.error_smoothing <= 1)) {
@@ -75,6 +65,10 @@ RobustFilter::RobustFilter(RobustFilterOptions options)
     options_.prediction_horizon = std::clamp(options_.prediction_horizon, 1, 64);
     if (!(options_.drift_allowance_ns_per_s >= 0)) options_.drift_allowance_ns_per_s = 1.0;
     if (options_.max_delay_ns < 0) options_.max_delay_ns = 0;
+    pts_.reserve(static_cast<size_t>(kWindowSizes.back()));
+    fit_scratch_.reserve(static_cast<size_t>(kWindowSizes.back()));
+    pending_.reserve(2);  // a third disagreeing sample restarts the window from them
+    restart_.reserve(2);
     clear_model();
 }
 
@@ -101,7 +95,7 @@ void RobustFilter::reset() {
 // The acceptance threshold: learned from the history once there is some, from this
 // batch alone before that. spread = median - q_lo, the scale of ordinary delay jitter.
 std::optional<double> RobustFilter::delay_threshold(const std::vector<int64_t>& batch_delays,
-                                                    double precision, double& spread) const {
+                                                    double precision, double& spread) {
     double lo = 0;
     double mid = 0;
     if (delays_.size() >= 32) {
@@ -109,9 +103,9 @@ std::optional<double> RobustFilter::delay_threshold(const std::vector<int64_t>& 
         mid = delays_.quantile(0.5);
     } else {
         if (batch_delays.empty()) return std::nullopt;
-        std::vector<int64_t> pool = batch_delays;
-        lo = quantile(pool, 0.1);
-        mid = quantile(pool, 0.5);
+        delay_pool_.assign(batch_delays.begin(), batch_delays.end());
+        lo = quantile(delay_pool_, 0.1);
+        mid = quantile(delay_pool_, 0.5);
     }
     spread = std::max({mid - lo, precision, 1.0});
     return lo + options_.accept_spread * spread;
@@ -144,61 +138,6 @@ std::optional<RobustFilter::Prediction> RobustFilter::predict(int64_t time_ns) c
     return p;
 }
 
-// linreg's window choice: how well each window length predicted c from the window as it
-// was prediction_horizon samples ago. A horizon beyond one sample matters when the noise
-// is correlated from sample to sample (the host re-anchors its clock every few seconds):
-// one step ahead, the shortest window always looks best because it follows that noise.
-void RobustFilter::learn_window_errors(const Candidate& c) {
-    if (static_cast<int>(lines_.size()) < options_.prediction_horizon) return;
-    const WindowLines& old = lines_.front();
-    const double dx = seconds_between(c.time_ns, old.time_ns);
-    for (size_t k = 0; k < kWindowSizes.size(); ++k) {
-        if (std::isnan(old.lines[k].value)) break;
-        const double e =
-            std::abs(c.offset_ns - old.offset_ns - (old.lines[k].value + old.lines[k].slope * dx));
-        if (!std::isfinite(e)) continue;
-        // A length tracked for the first time starts from the next shorter one's record
-        // (optimistic: the window grows as soon as it has the samples, as linreg's does).
-        if (std::isnan(pred_err_[k])) {
-            pred_err_[k] = (k > 0 && !std::isnan(pred_err_[k - 1])) ? pred_err_[k - 1] : e;
-        }
-        pred_err_[k] += options_.error_smoothing * (e - pred_err_[k]);
-    }
-    lines_.pop_front();
-}
-
-// The lines of every window length through the window as it is now, for scoring them
-// against the sample prediction_horizon samples from now.
-void RobustFilter::remember_window_lines() {
-    const Candidate& newest = window_.back();
-    const size_t n = std::min(window_.size(), static_cast<size_t>(kWindowSizes.back()));
-    pts_.clear();
-    for (size_t i = window_.size() - n; i < window_.size(); ++i) {
-        const Candidate& w = window_[i];
-        pts_.push_back({seconds_between(w.time_ns, newest.time_ns), w.offset_ns - newest.offset_ns,
-                        w.weight, w.err_ns});
-    }
-    WindowLines wl;
-    wl.time_ns = newest.time_ns;
-    wl.offset_ns = newest.offset_ns;
-    const std::vector<Line> lines = fit_by_window(pts_, kWindowSizes);
-    std::copy(lines.begin(), lines.end(), wl.lines.begin());
-    lines_.push_back(wl);
-}
-
-int RobustFilter::chosen_size() const {
-    int best = static_cast<int>(window_.size());  // all, until a length has a record
-    double best_err = std::numeric_limits<double>::infinity();
-    for (size_t k = 0; k < kWindowSizes.size(); ++k) {
-        if (std::isnan(pred_err_[k]) || kWindowSizes[k] > static_cast<int>(window_.size())) break;
-        if (pred_err_[k] <= best_err) {  // ties: the longer window
-            best_err = pred_err_[k];
-            best = kWindowSizes[k];
-        }
-    }
-    return std::max(best, 1);
-}
-
 // Fits the chosen window (c is its newest sample) and makes the sample to send.
 Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, double precision) {
     const size_t n = std::min(window_.size(), static_cast<size_t>(chosen_size()));
@@ -211,7 +150,7 @@ Result<Sample> RobustFilter::emit_fit(const Candidate& c, double host_error_ns, 
         lo = std::min(lo, w.offset_ns);
         hi = std::max(hi, w.offset_ns);
     }
-    const LineFit fit = fit_line(pts_, 0.0, /*robust=*/true);
+    const LineFit fit = fit_line(pts_, 0.0, /*robust=*/true, fit_scratch_);
     model_ = fit;
     model_time_ns_ = c.time_ns;
     model_offset_ns_ = c.offset_ns;
@@ -288,8 +227,8 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     }
     const double precision = std::clamp(static_cast<double>(batch.precision_ns), 1.0, kMaxBoundNs);
 
-    std::vector<Valid> valid;
-    valid.reserve(batch.readings.size());
+    std::vector<CheckedReading>& valid = valid_;
+    valid.clear();
     for (const Reading& r : batch.readings) {
         if (auto v = validate(r, options_.max_delay_ns)) valid.push_back(*v);
     }
@@ -298,18 +237,19 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                                                  : "all readings rejected (negative, overflowing "
                                                    "or above the maximum delay)");
     }
-    std::vector<int64_t> batch_delays;
-    batch_delays.reserve(valid.size());
-    for (const Valid& v : valid) batch_delays.push_back(v.delay_ns);
+    std::vector<int64_t>& batch_delays = batch_delays_;
+    batch_delays.clear();
+    for (const CheckedReading& v : valid) batch_delays.push_back(v.delay_ns);
     double spread = 1;
     const double threshold = *delay_threshold(batch_delays, precision, spread);
     for (int64_t d : batch_delays) delays_.add(d);
 
-    const auto min_it =
-        std::min_element(valid.begin(), valid.end(),
-                         [](const Valid& a, const Valid& b) { return a.delay_ns < b.delay_ns; });
-    std::vector<Valid> accepted;
-    for (const Valid& v : valid) {
+    const auto min_it = std::min_element(
+        valid.begin(), valid.end(),
+        [](const CheckedReading& a, const CheckedReading& b) { return a.delay_ns < b.delay_ns; });
+    std::vector<CheckedReading>& accepted = accepted_;
+    accepted.clear();
+    for (const CheckedReading& v : valid) {
         if (static_cast<double>(v.delay_ns) <= threshold) accepted.push_back(v);
     }
     if (accepted.empty()) {
@@ -341,7 +281,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
     const double floor = static_cast<double>(min_it->delay_ns);
     double sw = 0, sw2 = 0, st = 0, so = 0, serr = 0;
     int64_t max_delay = 0;
-    for (const Valid& v : accepted) {
+    for (const CheckedReading& v : accepted) {
         const double excess = static_cast<double>(v.delay_ns) - floor;
         const double w = 1.0 / ((excess + spread) * (excess + spread));
         sw += w;
@@ -404,10 +344,10 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
                 // the model (its frequency, say) no longer describes the clock.
                 if (agree || pending_.size() >= 2) {
                     // Confirmed: the reference stepped. Restart from the pending samples.
-                    std::vector<Candidate> restart = pending_;
+                    restart_.assign(pending_.begin(), pending_.end());
                     confirmed_step_ns_ = residual;
                     clear_model();
-                    window_.assign(restart.begin(), restart.end());
+                    for (const Candidate& w : restart_) window_.push_back(w);
                     window_.push_back(c);
                     for (const Candidate& w : window_)
                         tracker_.update(w.time_ns, w.offset_ns, w.err_ns);
@@ -424,8 +364,7 @@ Result<Sample> RobustFilter::process(const Batch& batch) {
 
     learn_window_errors(c);
     tracker_.update(c.time_ns, c.offset_ns, c.err_ns);
-    window_.push_back(c);
-    while (window_.size() > static_cast<size_t>(kWindowSizes.back())) window_.pop_front();
+    window_.push_back(c);  // full: the oldest sample leaves
     remember_window_lines();
     return emit_fit(c, host_error, precision);
 }

@@ -53,18 +53,25 @@
 
 #include <array>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
 #include "filter/host_error_tracker.h"
 #include "filter/result.h"
+#include "filter/ring_buffer.h"
 #include "filter/robust_quantiles.h"
 #include "filter/robust_regression.h"
 #include "filter/sample_filter.h"
 #include "filter/types.h"
 
 namespace vmrefclock {
+
+// A reading whose delay, midpoint and offset are representable (robust_filter.cpp).
+struct CheckedReading {
+    int64_t mid_ns = 0;
+    int64_t offset_ns = 0;
+    int64_t delay_ns = 0;
+};
 
 struct RobustFilterOptions {
     // A delay above this is an interruption, not a clock read (as in SampleSelector).
@@ -113,7 +120,7 @@ class RobustFilter final : public SampleFilter {
 
     void clear_model();
     std::optional<double> delay_threshold(const std::vector<int64_t>& batch_delays,
-                                          double precision, double& spread) const;
+                                          double precision, double& spread);
     std::optional<Prediction> predict(int64_t time_ns) const;
     struct WindowLines {
         int64_t time_ns = 0;   // of the newest sample then
@@ -126,13 +133,18 @@ class RobustFilter final : public SampleFilter {
     Result<Sample> emit_fit(const Candidate& c, double host_error_ns, double precision);
 
     RobustFilterOptions options_;
-    std::deque<Candidate> window_;                        // oldest first, times strictly increasing
+    RingBuffer<Candidate> window_;                        // oldest first, times strictly increasing
     std::array<double, kWindowSizes.size()> pred_err_{};  // NaN: not tracked yet
     SlidingQuantiles delays_;
-    std::deque<WindowLines> lines_;   // oldest first, at most prediction_horizon
+    RingBuffer<WindowLines> lines_;   // oldest first, at most prediction_horizon
     HostErrorTracker tracker_;        // the sent offset, once it is ready (emit_fit)
-    std::vector<FitPoint> pts_;       // scratch, kept to avoid an allocation per poll
     std::vector<Candidate> pending_;  // clean samples disagreeing with the model
+    // Scratch, kept so that a steady poll allocates nothing (sized by the first batches).
+    std::vector<FitPoint> pts_;
+    FitScratch fit_scratch_;
+    std::vector<CheckedReading> valid_, accepted_;
+    std::vector<int64_t> batch_delays_, delay_pool_;
+    std::vector<Candidate> restart_;
     int spiked_run_ = 0;
     std::optional<uint64_t> marker_;
     std::optional<double> confirmed_step_ns_;  // of the last process() call

@@ -1,19 +1,24 @@
 // SlidingQuantiles: exact quantiles of the last `capacity` values, kept sorted so a
 // quantile costs O(1) and an update O(capacity) in a memmove (cheap for ~1000 values),
-// instead of a sort or selection per query.
+// instead of a sort or selection per query. Both buffers are sized once: adding a value
+// never allocates.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
+
+#include "filter/ring_buffer.h"
 
 namespace vmrefclock {
 
 class SlidingQuantiles {
   public:
-    explicit SlidingQuantiles(size_t capacity) : capacity_(std::max<size_t>(capacity, 1)) {}
+    explicit SlidingQuantiles(size_t capacity)
+        : capacity_(std::max<size_t>(capacity, 1)), fifo_(capacity_) {
+        sorted_.reserve(capacity_);
+    }
 
     void add(int64_t v) {
         if (fifo_.size() == capacity_) {
@@ -38,7 +43,7 @@ class SlidingQuantiles {
 
   private:
     size_t capacity_;
-    std::deque<int64_t> fifo_;
+    RingBuffer<int64_t> fifo_;  // oldest first
     std::vector<int64_t> sorted_;
 };
 

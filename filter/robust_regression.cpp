@@ -45,21 +45,31 @@ void weighted_fit(std::span<const FitPoint> pts, const std::vector<double>& v, d
 }  // namespace
 
 LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust) {
+    FitScratch scratch;
+    return fit_line(pts, x0, robust, scratch);
+}
+
+LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust, FitScratch& scratch) {
     LineFit f;
     const size_t n = pts.size();
     if (n == 0) return f;
-    std::vector<double> v(n);
+    std::vector<double>& v = scratch.v;
+    v.resize(n);
     for (size_t i = 0; i < n; ++i) {
         v[i] = (std::isfinite(pts[i].w) && pts[i].w > 0) ? pts[i].w : 1.0;
     }
-    const std::vector<double> w0 = v;
+    std::vector<double>& w0 = scratch.w0;
+    w0.assign(v.begin(), v.end());
     double a = 0, b = 0, xm = 0;
     weighted_fit(pts, v, a, b, xm);
 
-    std::vector<double> r(n);
+    std::vector<double>& r = scratch.r;
+    r.resize(n);
     if (robust && n >= 4) {
-        std::vector<double> absr(n);
-        std::vector<double> sw0(n);
+        std::vector<double>& absr = scratch.absr;
+        absr.resize(n);
+        std::vector<double>& sw0 = scratch.sw0;
+        sw0.resize(n);
         for (size_t i = 0; i < n; ++i) sw0[i] = std::sqrt(w0[i]);
         double w0_mean = 0;
         for (size_t i = 0; i < n; ++i) w0_mean += w0[i] / static_cast<double>(n);
@@ -142,9 +152,16 @@ LineFit at(const LineFit& fit, double x0) {
 }
 
 std::vector<Line> fit_by_window(std::span<const FitPoint> pts, std::span<const int> sizes) {
+    std::vector<Line> out(sizes.size());
+    fit_by_window(pts, sizes, out);
+    return out;
+}
+
+void fit_by_window(std::span<const FitPoint> pts, std::span<const int> sizes, std::span<Line> out) {
     constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-    std::vector<Line> out(sizes.size(), Line{kNaN, kNaN});
-    if (pts.empty()) return out;
+    std::fill(out.begin(), out.end(), Line{kNaN, kNaN});
+    sizes = sizes.first(std::min(sizes.size(), out.size()));
+    if (pts.empty()) return;
     // Relative to the newest point: keeps the uncentred sums well conditioned, since x
     // spans at most the window and y varies little across it.
     const double xr = pts.back().x;
@@ -168,7 +185,6 @@ std::vector<Line> fit_by_window(std::span<const FitPoint> pts, std::span<const i
             ++k;
         }
     }
-    return out;
 }
 
 }  // namespace vmrefclock

@@ -7,10 +7,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <vector>
 
 namespace vmrefclock {
+
+// a - b in seconds, for any two int64 time points (a point's x): the difference is taken
+// in 128 bits, because absurd input may put them up to 2^64 ns apart (issue 9: signed
+// overflow).
+inline double seconds_between(int64_t a, int64_t b) {
+    return static_cast<double>(static_cast<__int128>(a) - b) * 1e-9;
+}
 
 struct FitPoint {
     double x = 0;    // s
@@ -45,9 +53,20 @@ struct LineFit {
 // triangle inequality (equal when extrapolating beyond every point).
 LineFit at(const LineFit& fit, double x0);
 
-// Weighted least squares line through pts, evaluated at x0. robust: two rounds of
-// Huber reweighting (k = 2 robust sigmas), so a few bad points cannot drag the line.
+// Per-point working arrays of fit_line, kept by a caller that fits every poll so that a
+// fit allocates nothing once they have grown to the largest window.
+struct FitScratch {
+    std::vector<double> v, w0, r, absr, sw0;
+    void reserve(size_t points) {
+        for (std::vector<double>* a : {&v, &w0, &r, &absr, &sw0}) a->reserve(points);
+    }
+};
+
+// Weighted least squares line through pts, evaluated at x0. robust: Huber reweighting
+// (k = 2 robust sigmas) to convergence, so a few bad points cannot drag the line.
 // One point: flat line through it. No spread in x: flat line through the mean.
+LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust, FitScratch& scratch);
+// The same with scratch of its own (allocates).
 LineFit fit_line(std::span<const FitPoint> pts, double x0, bool robust);
 
 // Plain weighted fits over the newest n points for each n in sizes (ascending), all
@@ -57,6 +76,8 @@ struct Line {
     double value = 0;  // at the newest point's x
     double slope = 0;  // per unit of x
 };
+// `out` has one Line per size.
+void fit_by_window(std::span<const FitPoint> pts, std::span<const int> sizes, std::span<Line> out);
 std::vector<Line> fit_by_window(std::span<const FitPoint> pts, std::span<const int> sizes);
 
 }  // namespace vmrefclock

@@ -67,6 +67,15 @@ struct Batch {
     std::string unusable_reason;
     // Set by a source that publishes a counter period (the vmclock page).
     std::optional<CounterRateCheck> counter_rate;
+
+    // Empty again for the next poll; the readings keep their capacity (no allocation).
+    void clear() {
+        readings.clear();
+        precision_ns = 1;
+        host.reset();
+        unusable_reason.clear();
+        counter_rate.reset();
+    }
 };
 
 // One filtered measurement per poll, the unit sent to chrony.

@@ -197,7 +197,8 @@ int PtpSource::read_basic(int n, Batch& batch) {
     return 0;
 }
 
-Result<Batch> PtpSource::poll(int readings) {
+Status PtpSource::poll_into(int readings, Batch& batch) {
+    batch.clear();
     if (fd_ < 0) {
         Status status = open_and_probe();
         if (!status) {
@@ -212,8 +213,6 @@ Result<Batch> PtpSource::poll(int readings) {
     }
 
     const int n = std::clamp(readings, 1, kMaxReadings);
-    Batch batch;
-    batch.precision_ns = 1;
     int rc = -EINVAL;
     switch (method_) {
         case PtpMethod::precise:
@@ -239,7 +238,7 @@ Result<Batch> PtpSource::poll(int readings) {
         reported_down_ = true;
         return error;
     }
-    return batch;
+    return Ok{};
 }
 
 std::string PtpSource::describe() const {

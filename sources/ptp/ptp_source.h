@@ -59,7 +59,9 @@ class PtpSource final : public Source {
     // timestamps are in ns, and the delay of each reading carries its real uncertainty.
     // A device error closes the device and returns an error; the next poll re-opens and
     // re-probes, so a device that comes back (or a clocksource change) is picked up.
-    Result<Batch> poll(int readings) override;
+    Result<Batch> poll(int readings) override { return poll_new_batch(readings); }
+    // The same without allocating once `batch` has held as many readings.
+    Status poll_into(int readings, Batch& batch) override;
 
     // "ptp /dev/ptp0 (KVM virtual PTP) method=basic"
     std::string describe() const override;

@@ -94,6 +94,17 @@ Result<size_t> pread_all(int fd, void* buf, size_t len, off_t offset, const std:
     return done;
 }
 
+PageSignals signals_of(uint64_t marker, uint64_t flags, uint8_t clock_status,
+                       bool generation_in_file, uint64_t generation_field) {
+    PageSignals s;
+    s.disruption_marker = marker;
+    s.flags = flags;
+    s.clock_status = clock_status;
+    if (generation_in_file && (flags & kFlagVmGenCounterPresent))
+        s.generation_field = generation_field;
+    return s;
+}
+
 }  // namespace
 
 std::string header_problem(const Abi& abi, size_t available) {
@@ -202,10 +213,43 @@ Result<size_t> VmclockPage::snapshot(Abi& out) const {
     return n;
 }
 
+bool VmclockPage::read_signals(PageSignals& out) const {
+    if (map_ != nullptr) {
+        const uint64_t flags = load(map_->flags);
+        out =
+            signals_of(load(map_->disruption_marker), flags, load(map_->clock_status), true,
+                       (flags & kFlagVmGenCounterPresent) ? load(map_->vm_generation_counter) : 0);
+        return true;
+    }
+    // One pread from the marker to the generation counter: one system call instead of two
+    // (the fields between are copied, not looked at).
+    constexpr size_t kFrom = offsetof(Abi, disruption_marker);
+    constexpr size_t kTo = offsetof(Abi, vm_generation_counter) + sizeof(uint64_t);
+    alignas(8) unsigned char bytes[kTo - kFrom];
+    ssize_t n = 0;
+    do {
+        n = ::pread(fd_, bytes, sizeof bytes, kFrom);
+    } while (n < 0 && errno == EINTR);
+    if (n < static_cast<ssize_t>(offsetof(Abi, clock_status) + 1 - kFrom)) return false;
+    auto field = [&](size_t offset, auto& v) { std::memcpy(&v, bytes + offset - kFrom, sizeof v); };
+    uint64_t marker = 0, flags = 0, generation = 0;
+    uint8_t status = 0;
+    field(offsetof(Abi, disruption_marker), marker);
+    field(offsetof(Abi, flags), flags);
+    field(offsetof(Abi, clock_status), status);
+    const bool has_generation = n == static_cast<ssize_t>(sizeof bytes);
+    if (has_generation) field(offsetof(Abi, vm_generation_counter), generation);
+    out = signals_of(marker, flags, status, has_generation, generation);
+    return true;
+}
+
 Result<PageRead> VmclockPage::read(bool read_counter) const {
-    const int64_t deadline = read_clock_ns(CLOCK_MONOTONIC) + retry_bound_ns_;
+    // The bound counts from the first retry: a read that succeeds at once (nearly every
+    // one) reads no clock beyond the counter's bracket.
+    int64_t deadline = 0;
     for (int attempt = 0;; ++attempt) {
-        if (attempt > 0) {
+        if (attempt == 1) deadline = read_clock_ns(CLOCK_MONOTONIC) + retry_bound_ns_;
+        if (attempt > 1) {
             if (read_clock_ns(CLOCK_MONOTONIC) > deadline) {
                 return make_error(path_ + ": seq_count stayed odd or kept changing for " +
                                   std::to_string(retry_bound_ns_ / 1'000'000) +
@@ -251,6 +295,8 @@ Result<PageRead> VmclockPage::read(bool read_counter) const {
         r.time_maxerror_ns = abi.time_maxerror_nanosec;
         if (has_generation_field) r.vm_generation = abi.vm_generation_counter;
         r.has_generation = has_generation_field && (r.flags & kFlagVmGenCounterPresent);
+        r.signals = signals_of(abi.disruption_marker, abi.flags, abi.clock_status,
+                               *available >= kSizeWithGeneration, abi.vm_generation_counter);
         r.calibration.counter_value = abi.counter_value;
         r.calibration.counter_period_frac_sec = abi.counter_period_frac_sec;
         r.calibration.counter_period_shift = abi.counter_period_shift;

@@ -21,6 +21,18 @@
 
 namespace vmrefclock::vmclock {
 
+// The fields a disruption check compares: what the watch between polls reads
+// (VmclockPage::read_signals) and what a full read saw.
+struct PageSignals {
+    uint64_t disruption_marker = 0;
+    uint64_t flags = 0;
+    uint8_t clock_status = 0;
+    // The vm_generation_counter field when the flag says it is present and the file has
+    // it (whatever `size` says: the watch does not read the header), else 0.
+    uint64_t generation_field = 0;
+    bool operator==(const PageSignals&) const = default;
+};
+
 // The fields of one consistent read, plus the CPU counter read inside the same
 // seqcount window, bracketed by CLOCK_REALTIME reads.
 struct PageRead {
@@ -36,6 +48,8 @@ struct PageRead {
     bool has_generation = false;  // field present in `size` and flag set
     uint64_t vm_generation = 0;
     CounterCalibration calibration;
+
+    PageSignals signals;  // the above as the watch compares them
 
     bool counter_read = false;
     uint64_t counter = 0;
@@ -56,7 +70,15 @@ class VmclockPage {
     // CLOCK_REALTIME reads inside the seqcount window. Gives up after `retry_bound_ns`
     // of odd or changing seq_count (the kernel uses 100 ms). An error, too, when the page
     // no longer has a valid header or the file was truncated.
+    // CLOCK_MONOTONIC is read only when a retry is needed (for the bound).
     Result<PageRead> read(bool read_counter) const;
+
+    // The disruption signals alone, for a watch between full reads: loads of the few
+    // fields from a device's mapping, one pread of them from a file. No seqcount loop, no
+    // clock read, no header check, no allocation: a torn read can only show a change
+    // that is not there (the caller then reads in full) or miss one the next watch sees.
+    // False on a short or failed pread.
+    bool read_signals(PageSignals& out) const;
 
     // True while the path names the opened file; false once it names another (the file
     // was replaced: open it again); an error when it names nothing (deleted) or cannot

@@ -15,6 +15,16 @@ namespace vmrefclock {
 
 using namespace vmclock;
 
+namespace {
+
+// True unless a cheap read of the page shows exactly the signals of the last full read.
+bool signals_changed(const VmclockPage& page, const std::optional<PageSignals>& last) {
+    PageSignals now;
+    return !last || !page.read_signals(now) || now != *last;
+}
+
+}  // namespace
+
 std::string vmclock_unusable_reason(const PageRead& r) {
     if (r.counter_id == kCounterInvalid) {
         return "marker-only page (counter_id 0xff): disruption signals, no time";
@@ -143,22 +153,23 @@ void VmclockSource::measure_counter() {
     }
 }
 
-Result<Batch> VmclockSource::poll(int readings) {
+Status VmclockSource::poll_into(int readings, Batch& batch) {
     if (Status s = follow_replaced_page(page_); !s) return s.error();
     measure_counter();
-    Batch batch;
-    batch.precision_ns = 1;
+    batch.clear();
+    last_signals_.reset();
     std::optional<uint64_t> marker;
     const std::optional<CounterRateMeter::Rate> rate = meter_.rate();
     double worst = -1;  // |log(period * measured rate)| of the read farthest off
+    std::optional<PageRead> last;
     for (int i = 0; i < readings; ++i) {
         auto read = page_->read(true);
         if (!read) return read.error();
         if (marker && *marker != read->disruption_marker) batch.readings.clear();
         marker = read->disruption_marker;
-        batch.host = vmclock_host_info(*read);
-        batch.unusable_reason = vmclock_unusable_reason(*read);
-        if (!batch.unusable_reason.empty()) {
+        last = *read;
+        if (std::string why = vmclock_unusable_reason(*read); !why.empty()) {
+            batch.unusable_reason = std::move(why);
             batch.readings.clear();
             break;  // nothing more to learn from this poll
         }
@@ -172,11 +183,20 @@ Result<Batch> VmclockSource::poll(int readings) {
         }
         if (auto reading = vmclock_reading(*read)) batch.readings.push_back(*reading);
     }
+    if (last) {
+        // The host's metadata as of the last read, as the readings kept are of its marker.
+        batch.host = vmclock_host_info(*last);
+        last_signals_ = last->signals;
+    }
     if (batch.unusable_reason.empty() && batch.readings.empty() && readings > 0) {
         batch.unusable_reason = "page time not representable (counter too far from counter_value)";
     }
     if (!batch.unusable_reason.empty()) batch.counter_rate.reset();
-    return batch;
+    return Ok{};
+}
+
+bool VmclockSource::host_signals_changed() {
+    return signals_changed(*page_, last_signals_);
 }
 
 std::string VmclockSource::describe() const {
@@ -201,10 +221,16 @@ VmclockSignal::~VmclockSignal() {
 }
 
 Result<HostInfo> VmclockSignal::read_host() {
+    last_signals_.reset();
     if (Status s = follow_replaced_page(page_); !s) return s.error();
     auto read = page_->read(false);
     if (!read) return read.error();
+    last_signals_ = read->signals;
     return vmclock_host_info(*read);
+}
+
+bool VmclockSignal::host_signals_changed() {
+    return signals_changed(*page_, last_signals_);
 }
 
 int VmclockSignal::notification_fd() {

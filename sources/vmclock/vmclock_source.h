@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "sources/discovery.h"
@@ -34,7 +35,11 @@ class VmclockSource : public Source {
     // before a marker change inside the batch are dropped, never mixed with later ones.
     // Re-opens the path first when it names another file than the one open. Fills the
     // batch's counter_rate (the page's period beside the guest's own measurement).
-    Result<Batch> poll(int readings) override;
+    Result<Batch> poll(int readings) override { return poll_new_batch(readings); }
+    // The same without allocating once `batch` has held as many readings.
+    Status poll_into(int readings, Batch& batch) override;
+    // Against the last read of the last poll: one cheap page read (read_signals).
+    bool host_signals_changed() override;
     std::string describe() const override;
     std::string method_name() const override { return "vmclock-page"; }
 
@@ -47,6 +52,7 @@ class VmclockSource : public Source {
 
     std::unique_ptr<vmclock::VmclockPage> page_;
     vmclock::CounterRateMeter meter_;
+    std::optional<vmclock::PageSignals> last_signals_;  // of the last poll's last read
 };
 
 // The page as a disruption signal only (beside a PHC); works for marker-only pages.
@@ -57,6 +63,8 @@ class VmclockSignal : public HostSignal {
                                                        const std::string& stand_in = "");
     ~VmclockSignal() override;
     Result<HostInfo> read_host() override;
+    // Against the last read_host(): one cheap page read (read_signals).
+    bool host_signals_changed() override;
     std::string describe() const override { return "vmclock page " + page_->path(); }
     // The device's fd when the page sets NOTIFICATION_PRESENT: poll() then gives POLLIN
     // on each update (and POLLHUP without the flag).
@@ -69,6 +77,7 @@ class VmclockSignal : public HostSignal {
         : page_(std::move(page)), stand_in_fd_(stand_in_fd) {}
     std::unique_ptr<vmclock::VmclockPage> page_;
     int stand_in_fd_ = -1;
+    std::optional<vmclock::PageSignals> last_signals_;  // of the last read_host()
 };
 
 // Looks at a page without keeping it open, for discovery: a page that opens and reads
