@@ -10,7 +10,7 @@
 #include "config/config.h"
 #include "daemon/host_notifications.h"
 #include "daemon/pipeline.h"
-#include "daemon/startup_checks.h"
+#include "ipc/ctl/startup_checks.h"
 #include "daemon/trace_recorder.h"
 #include "ipc/chrony/chrony_control.h"
 #include "ipc/chrony/chrony_sock.h"

@@ -11,8 +11,8 @@
 #include "config/recovery_notes.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
-#include "daemon/source_setup.h"
-#include "daemon/startup_checks.h"
+#include "sources/source_plan.h"
+#include "ipc/ctl/startup_checks.h"
 #include "filter/text.h"
 
 namespace {

@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "daemon/log_limiter.h"
-#include "daemon/source_setup.h"
+#include "sources/source_plan.h"
 #include "filter/data_disruption_detector.h"
 #include "filter/disruption_monitor.h"
 #include "filter/holdoff.h"
