@@ -15,8 +15,8 @@
 #include <cstring>
 
 #include "daemon/logging.h"
-#include "sources/source_plan.h"
 #include "daemon/status_snapshot.h"
+#include "sources/source_plan.h"
 #include "sources/system_clock.h"
 #include "sources/vmclock/vmclock_source.h"
 

@@ -10,14 +10,14 @@
 #include "config/config.h"
 #include "daemon/host_notifications.h"
 #include "daemon/pipeline.h"
-#include "ipc/ctl/startup_checks.h"
 #include "daemon/trace_recorder.h"
 #include "ipc/chrony/chrony_control.h"
 #include "ipc/chrony/chrony_sock.h"
 #include "ipc/clockbound/clockbound_writer.h"
+#include "ipc/ctl/startup_checks.h"
+#include "ipc/status/status_server.h"
 #include "ipc/sys/dir_watch.h"
 #include "ipc/sys/event_loop.h"
-#include "ipc/status/status_server.h"
 #include "systemd/notify.h"
 
 namespace vmrefclock {

@@ -36,8 +36,8 @@ DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& optio
     const std::string why = plan.configured.empty() ? plan.reason : plan.configured;
     if (!plan.usable()) {
         const std::string& problem = plan.problem.empty() ? plan.signal_problem : plan.problem;
-        c.detail = plan.type ? plan.time_source_text() + ": " + problem + " (" + why + ")"
-                             : plan.reason;
+        c.detail =
+            plan.type ? plan.time_source_text() + ": " + problem + " (" + why + ")" : plan.reason;
         c.hint = source_kind_entry(plan.type.value_or(SourceKind::automatic)).missing_hint;
         return c;
     }

@@ -119,8 +119,7 @@ Result<int> listen_on_status_socket(const std::string& path, gid_t gid, const st
         // somebody answers on belongs to a running daemon: never steal it.
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         bool live =
-            probe >= 0 && (connect(probe, addr->get(), addr->size()) == 0 ||
-                           errno == EAGAIN);
+            probe >= 0 && (connect(probe, addr->get(), addr->size()) == 0 || errno == EAGAIN);
         if (probe >= 0) close(probe);
         if (live) return make_error("another process is listening on " + path);
         if (unlink(path.c_str()) != 0) return errno_error("removing stale " + path, errno);

@@ -14,9 +14,9 @@ Result<UnixAddress> unix_address(const std::string& path) {
                           ENAMETOOLONG);
     }
     if (path.find('\0') != std::string::npos) {
-        return make_error("unix socket path \"" + path.substr(0, path.find('\0')) +
-                              "...\" holds a NUL byte",
-                          EINVAL);
+        return make_error(
+            "unix socket path \"" + path.substr(0, path.find('\0')) + "...\" holds a NUL byte",
+            EINVAL);
     }
     UnixAddress out;
     out.address.sun_family = AF_UNIX;

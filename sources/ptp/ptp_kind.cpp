@@ -49,7 +49,8 @@ bool plan_discovered(const Config& config, SourcePlan& plan) {
     } else {
         plan.reason += config.disruption.vmclock.empty() ? "; [disruption] vmclock = \"\": "
                                                          : "; no vmclock page: ";
-        plan.reason += "disruptions are detected from the data (step, suspend, frequency detectors)";
+        plan.reason +=
+            "disruptions are detected from the data (step, suspend, frequency detectors)";
     }
     mark_chosen_phc(plan);
     return true;
@@ -60,7 +61,8 @@ void plan_configured(const Config& config, SourcePlan& plan) {
         // The best PHC discovery finds, never a vmclock page.
         plan.configured = "[source] type = \"ptp\" (path: the best PHC found)";
         plan.reason = plan.found.reason;
-        if (!plan_discovered(config, plan)) plan.reason = "no usable PTP clock: " + plan.found.reason;
+        if (!plan_discovered(config, plan))
+            plan.reason = "no usable PTP clock: " + plan.found.reason;
         return;
     }
     plan.type = SourceKind::ptp;
@@ -115,8 +117,12 @@ std::string disruption_signal(const SourcePlan& plan) {
 
 extern const SourceKindEntry kPtpKind;
 const SourceKindEntry kPtpKind{
-    SourceKind::ptp,    plan_configured,   plan_discovered,
-    open,               describe,          disruption_signal,
+    SourceKind::ptp,
+    plan_configured,
+    plan_discovered,
+    open,
+    describe,
+    disruption_signal,
     "load the driver (modprobe ptp_kvm) or set [source] path",
 };
 
