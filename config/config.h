@@ -6,13 +6,14 @@
 #include <string_view>
 #include <vector>
 
+#include "config/source_kind.h"
 #include "filter/result.h"
 
 namespace vmrefclock {
 
 struct SourceConfig {
-    // "auto": discover (a vmclock or KVM PHC, else a full vmclock page); "ptp"; "vmclock".
-    std::string type = "auto";
+    // auto: discover (a vmclock or KVM PHC, else a full vmclock page); ptp; vmclock.
+    SourceKind type = SourceKind::automatic;
     // The device; "" = the type's standard one (ptp: the discovered PHC; vmclock:
     // /dev/vmclock0). Ignored with "auto".
     std::string path;

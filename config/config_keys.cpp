@@ -14,7 +14,8 @@ std::vector<ConfigTable> build_schema() {
     schema.push_back(config_table(
         "source", &Config::source, "Where the host's time comes from and how it is read.",
         {
-            choice("type", &SourceConfig::type, {"auto", "ptp", "vmclock"},
+            choice("type", &SourceConfig::type, source_kind_names(), parse_source_kind,
+                   source_kind_name,
                    "\"auto\" finds the source: a PHC named vmclock\\*, else \"KVM virtual PTP\", "
                    "else a PHC named in *allow_phc*; with no PHC, a vmclock page that carries "
                    "time. A vmclock page beside a PHC is read for its disruption signal. "

@@ -15,8 +15,8 @@
 #include <cstring>
 
 #include "daemon/logging.h"
-#include "daemon/source_setup.h"
 #include "daemon/status_snapshot.h"
+#include "sources/source_plan.h"
 #include "sources/system_clock.h"
 #include "sources/vmclock/vmclock_source.h"
 
@@ -177,7 +177,7 @@ void Daemon::use_sources(SourceSet sources) {
     discovery_timer_.disarm();
     discovery_soon_.disarm();
     device_watches_.clear();
-    source_type_ = sources.type;
+    source_type_ = source_kind_name(sources.type);
     source_path_ = sources.path;
     if (Status watched = start_host_notifications(sources); !watched) {
         // Polling still reads the marker; only the immediate reaction is lost.
@@ -283,7 +283,7 @@ void Daemon::look_for_source() {
         notifier_.status(std::string(to_string(pipeline_->state())) + ": " + pipeline_->reason());
         return;
     }
-    spdlog::info("time source found: {} {}", sources->type, sources->path);
+    spdlog::info("time source found: {} {}", source_kind_name(sources->type), sources->path);
     use_sources(std::move(*sources));
 }
 
@@ -321,8 +321,8 @@ Status Daemon::start_host_notifications(const SourceSet& sources) {
     // The page that carries the disruption marker: the source itself, or the one beside
     // a PHC. Its own fd (a second open) is watched, so the pipeline's reads are untouched.
     std::string page;
-    if (sources.type == "vmclock") page = sources.path;
-    if (sources.type != "vmclock" && sources.signal) page = config_.disruption.vmclock;
+    if (sources.type == SourceKind::vmclock) page = sources.path;
+    if (sources.type != SourceKind::vmclock && sources.signal) page = config_.disruption.vmclock;
     if (page.empty()) return Ok{};
     auto signal = VmclockSignal::open(page, config_.disruption.notify_fifo);
     if (!signal) return signal.error();

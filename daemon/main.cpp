@@ -11,9 +11,9 @@
 #include "config/recovery_notes.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
-#include "daemon/source_setup.h"
-#include "daemon/startup_checks.h"
 #include "filter/text.h"
+#include "ipc/ctl/startup_checks.h"
+#include "sources/source_plan.h"
 
 namespace {
 

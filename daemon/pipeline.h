@@ -12,7 +12,6 @@
 
 #include "config/config.h"
 #include "daemon/log_limiter.h"
-#include "daemon/source_setup.h"
 #include "filter/data_disruption_detector.h"
 #include "filter/disruption_monitor.h"
 #include "filter/holdoff.h"
@@ -22,6 +21,7 @@
 #include "filter/system_clock_slew.h"
 #include "ipc/status/status.h"
 #include "sources/source.h"
+#include "sources/source_plan.h"
 
 namespace vmrefclock {
 

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/source_kind.h"
+
 namespace vmrefclock {
 namespace {
 
@@ -72,18 +74,6 @@ const char* to_string(PhcKind kind) {
             return "KVM PTP";
         case PhcKind::other:
             return "other PHC";
-    }
-    return "unknown";
-}
-
-const char* to_string(TimeSourceKind kind) {
-    switch (kind) {
-        case TimeSourceKind::none:
-            return "none";
-        case TimeSourceKind::phc:
-            return "ptp";
-        case TimeSourceKind::vmclock_page:
-            return "vmclock";
     }
     return "unknown";
 }
@@ -227,8 +217,8 @@ std::string format_discovery(const DiscoveryResult& result) {
     out << "time source: ";
     switch (result.time_source) {
         case TimeSourceKind::phc:
-            out << "ptp " << result.time_source_path << " (" << result.chosen()->clock_name
-                << ")\n";
+            out << source_kind_name(SourceKind::ptp) << " " << result.time_source_path << " ("
+                << result.chosen()->clock_name << ")\n";
             out << "disruption signal: "
                 << (result.vmclock_beside_phc ? "vmclock page " + result.vmclock_path
                                               : std::string("data detectors (step, suspend, "
@@ -236,7 +226,7 @@ std::string format_discovery(const DiscoveryResult& result) {
                 << "\n";
             break;
         case TimeSourceKind::vmclock_page:
-            out << "vmclock " << result.time_source_path << "\n";
+            out << source_kind_name(SourceKind::vmclock) << " " << result.time_source_path << "\n";
             out << "disruption signal: the same vmclock page\n";
             break;
         case TimeSourceKind::none:

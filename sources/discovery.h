@@ -57,8 +57,9 @@ struct DiscoveryOptions {
     VmclockPageProber probe_vmclock;
 };
 
+// What discovery found to give the time; the source kind that takes it is
+// sources/registry.h's business.
 enum class TimeSourceKind { none, phc, vmclock_page };
-const char* to_string(TimeSourceKind kind);
 
 struct DiscoveryResult {
     std::string sysfs_dir;           // where PHCs were looked for

@@ -1,8 +1,6 @@
 #include "ipc/chrony/chrony_control.h"
 
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/syscall.h>
@@ -14,15 +12,11 @@
 #include <cstring>
 #include <vector>
 
-extern char** environ;
+#include "ipc/sys/process.h"
 
 namespace vmrefclock {
 
 namespace {
-
-std::string errno_text(const char* what, int e) {
-    return std::string(what) + ": " + std::strerror(e);
-}
 
 std::string seconds_text(int64_t ns) {
     char buf[32];
@@ -94,45 +88,11 @@ void ChronyControl::start() {
         if (!deferred_report_.arm(1, 0)) report_spawn_failure();
     };
 
-    int pipe_fds[2];
-    // Only our end is non-blocking: the child's stdout stays an ordinary blocking pipe.
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0) return fail_spawn(errno_text("pipe2", errno));
-    const int read_fd = pipe_fds[0];
-    const int write_fd = pipe_fds[1];
-    fcntl(read_fd, F_SETFL, fcntl(read_fd, F_GETFL) | O_NONBLOCK);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, write_fd, 1);
-    posix_spawn_file_actions_adddup2(&actions, write_fd, 2);
-
-    // The daemon blocks signals for its signalfd and may ignore SIGPIPE; both would be
-    // inherited across exec. Its own process group lets a timeout kill all of it.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(
-        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
-
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-
-    pid_t pid = -1;
-    const int rc = posix_spawnp(&pid, chronyc_.c_str(), &actions, &attr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    close(write_fd);
-    if (rc != 0) {
-        close(read_fd);
-        return fail_spawn("cannot run " + chronyc_ + ": " + std::strerror(rc));
-    }
+    // Its own process group lets a timeout kill all of it.
+    auto spawned = spawn_process(args, {.own_process_group = true, .nonblocking_output = true});
+    if (!spawned) return fail_spawn(spawned.error().message);
+    const pid_t pid = spawned->pid;
+    const int read_fd = spawned->output_fd;
 
     const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
     if (pidfd < 0) {
@@ -140,7 +100,7 @@ void ChronyControl::start() {
         const int e = errno;
         kill_and_reap(pid);
         close(read_fd);
-        return fail_spawn(errno_text("pidfd_open", e));
+        return fail_spawn(errno_error("pidfd_open", e).message);
     }
 
     pid_ = pid;
@@ -196,7 +156,7 @@ void ChronyControl::on_exit() {
     bool ok = false;
     if (r < 0) {
         // ECHILD: someone else reaped it (a waitpid(-1) elsewhere in the process).
-        detail = errno_text("waitpid", errno);
+        detail = errno_error("waitpid", errno).message;
     } else if (timed_out_) {
         detail = "timed out after " + seconds_text(timeout_ns_) + ", killed";
     } else if (WIFEXITED(status)) {

@@ -4,13 +4,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "ipc/sys/unix_address.h"
 #include "sources/system_clock.h"
 
 namespace vmrefclock {
@@ -73,19 +73,15 @@ void ChronySockSink::close_socket() {
 }
 
 Status ChronySockSink::connect_socket() {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path_.empty() || path_.size() >= sizeof addr.sun_path) {
-        return make_error("socket path does not fit in sun_path", ENAMETOOLONG);
-    }
-    std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    auto addr = unix_address(path_);
+    if (!addr) return addr.error();
 
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         int e = errno;
         return errno_error("socket", e);
     }
-    if (connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    if (connect(fd, addr->get(), addr->size()) != 0) {
         int e = errno;
         close(fd);
         return errno_error("connect", e);

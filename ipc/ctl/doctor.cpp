@@ -1,15 +1,10 @@
 #include "ipc/ctl/doctor.h"
 
-#include <fcntl.h>
 #include <glob.h>
 #include <grp.h>
-#include <poll.h>
 #include <pwd.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,7 +15,9 @@
 #include <set>
 #include <sstream>
 
+#include "ipc/ctl/source_check.h"
 #include "ipc/status/status_client.h"
+#include "ipc/sys/unix_address.h"
 
 namespace vmrefclock {
 
@@ -106,36 +103,6 @@ std::vector<std::string> split_csv(const std::string& line) {
 
 }  // namespace
 
-DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& options) {
-    DoctorCheck c{"time source present and readable", false, "", ""};
-    const std::string& path = config.source.path;
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) {
-        c.detail = path + ": " + std::strerror(errno);
-        c.hint = config.source.type == "vmclock"
-                     ? "vmclock needs Linux 6.13+ with the ptp_vmclock module (modprobe "
-                       "ptp_vmclock) and a hypervisor that offers the device"
-                     : "load the driver (modprobe ptp_kvm) or set [source] path";
-        return c;
-    }
-    if (!S_ISCHR(st.st_mode)) {
-        c.detail = path + " is not a character device";
-        c.hint = "set [source] path to the clock device";
-        return c;
-    }
-    std::string problem =
-        access_problem(options.service_user, options.service_extra_groups, path, R_OK);
-    c.detail = path + " (" + config.source.type + ")";
-    if (!problem.empty() && !options.service_dac_override) {
-        c.detail = problem;
-        c.hint = "install the udev rule 60-vmrefclock.rules and run: udevadm trigger";
-        return c;
-    }
-    if (!problem.empty()) c.detail += "; readable only through CAP_DAC_OVERRIDE: " + problem;
-    c.passed = true;
-    return c;
-}
-
 std::string chrony_refclock_line(const Config& config) {
     return "refclock SOCK " + config.chrony.socket + " refid VMCK poll " +
            std::to_string(config.chrony.poll) + " precision 1e-7";
@@ -172,71 +139,12 @@ std::string access_problem(const std::string& user, const std::vector<std::strin
         if (dir == dir.root_path()) break;
     }
     struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return path + ": " + std::strerror(errno);
+    if (stat(path.c_str(), &st) != 0) return errno_error(path, errno).message;
     int bits = ((mode & R_OK) ? 4 : 0) | ((mode & W_OK) ? 2 : 0);
     if (!allowed(st, bits)) {
         return "user " + user + " may not " + ((mode & W_OK) ? "write " : "read ") + path;
     }
     return "";
-}
-
-ProgramOutput run_program(const std::vector<std::string>& argv, int timeout_ms) {
-    ProgramOutput result;
-    int out[2];
-    if (argv.empty() || pipe2(out, O_CLOEXEC) != 0) return result;
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(out[0]);
-        close(out[1]);
-        return result;
-    }
-    if (pid == 0) {
-        // The daemon blocks signals for its signalfd and ignores SIGPIPE: the program
-        // starts with the defaults.
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, nullptr);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(out[1], 1);
-        dup2(out[1], 2);
-        std::vector<char*> args;
-        for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-        args.push_back(nullptr);
-        execvp(args[0], args.data());
-        std::string msg = argv[0] + ": " + std::strerror(errno) + "\n";
-        (void)!write(2, msg.data(), msg.size());
-        _exit(127);
-    }
-    close(out[1]);
-    // chronyc waits for an unresponsive chronyd for a long time: bound it.
-    bool ended = false;
-    for (int waited_ms = 0; waited_ms < timeout_ms;) {
-        pollfd p{out[0], POLLIN, 0};
-        if (poll(&p, 1, 100) == 0) {
-            waited_ms += 100;
-            continue;
-        }
-        char buf[4096];
-        ssize_t n = read(out[0], buf, sizeof buf);
-        if (n <= 0) {
-            ended = true;
-            break;
-        }
-        result.output.append(buf, static_cast<size_t>(n));
-    }
-    close(out[0]);
-    if (!ended) kill(pid, SIGKILL);
-    int status = 0;
-    // End of output comes a moment before the exit can be reaped: wait up to 1 s more.
-    pid_t done = 0;
-    for (int i = 0; i < 100 && (done = waitpid(pid, &status, WNOHANG)) == 0; ++i) usleep(10'000);
-    if (done == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &status, 0);
-        status = -1;
-    }
-    result.exit_status = status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return result;
 }
 
 std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
@@ -272,24 +180,24 @@ std::vector<DoctorCheck> run_doctor(const DoctorOptions& options) {
     {
         DoctorCheck c{"chronyd's SOCK socket exists and is writable", false, sock, ""};
         struct stat st {};
-        sockaddr_un addr{};
-        addr.sun_family = AF_UNIX;
-        std::strncpy(addr.sun_path, sock.c_str(), sizeof addr.sun_path - 1);
+        auto addr = unix_address(sock);
         bool exists = stat(sock.c_str(), &st) == 0;
-        if (!exists || !S_ISSOCK(st.st_mode)) {
+        if (!addr) {
+            c.detail = addr.error().message;
+            c.hint = "set [chrony] socket (and chrony's refclock line) to a shorter path";
+        } else if (!exists || !S_ISSOCK(st.st_mode)) {
             c.detail = sock + (exists ? " is not a socket" : " does not exist");
             c.hint = "add \"" + chrony_refclock_line(config) +
                      "\" to chrony's config (vmrefclockctl chrony-conf) and restart chronyd";
         } else {
             int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            bool live =
-                fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+            bool live = fd >= 0 && connect(fd, addr->get(), addr->size()) == 0;
             int e = errno;
             if (fd >= 0) close(fd);
             std::string problem =
                 access_problem(options.service_user, options.service_extra_groups, sock, W_OK);
             if (!live) {
-                c.detail = sock + ": " + std::strerror(e);
+                c.detail = errno_error(sock, e).message;
                 c.hint = "chronyd is not running or left a stale socket: systemctl restart chrony";
             } else if (!problem.empty() && !options.service_dac_override) {
                 c.detail = problem;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "ipc/sys/process.h"
 
 namespace vmrefclock {
 
@@ -15,11 +16,6 @@ struct DoctorCheck {
     bool passed = false;
     std::string detail;  // what was seen
     std::string hint;    // how to fix it (failures only)
-};
-
-struct ProgramOutput {
-    int exit_status = -1;  // -1: could not run or killed
-    std::string output;
 };
 
 struct DoctorOptions {
@@ -33,8 +29,8 @@ struct DoctorOptions {
     // The shipped unit grants CAP_DAC_OVERRIDE (chronyd's sockets need it): file modes
     // then do not stop the service, and a mode problem is noted, not failed.
     bool service_dac_override = true;
-    // The time-source check; vmrefclockctl plugs in discovery. Default: the configured
-    // device exists and the service user may read it.
+    // The time-source check; replaceable in tests. Default: doctor_source_check
+    // (source_check.h), the source the daemon would choose and its readability.
     std::function<DoctorCheck(const Config&)> check_source;
     // What startup would refuse beyond the file's syntax (a missing group, chronyc):
     // errors fail "config valid"; entries starting "warning: " are shown only.
@@ -50,10 +46,6 @@ struct DoctorOptions {
 std::vector<DoctorCheck> run_doctor(const DoctorOptions& options);
 std::string render_doctor(const std::vector<DoctorCheck>& checks);
 
-// The default time-source check: the configured device exists, is a character device
-// and the service user may read it.
-DoctorCheck doctor_source_check(const Config& config, const DoctorOptions& options);
-
 // The chrony.conf line matching a configuration.
 std::string chrony_refclock_line(const Config& config);
 
@@ -62,8 +54,5 @@ std::string chrony_refclock_line(const Config& config);
 // Returns "" when allowed, else why not.
 std::string access_problem(const std::string& user, const std::vector<std::string>& extra_groups,
                            const std::string& path, int mode);
-
-// Runs argv with a time limit (10 s by default), stdout and stderr together.
-ProgramOutput run_program(const std::vector<std::string>& argv, int timeout_ms = 10'000);
 
 }  // namespace vmrefclock

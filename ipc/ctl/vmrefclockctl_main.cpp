@@ -1,6 +1,5 @@
 // vmrefclockctl: asks a running vmrefclockd over its status socket, prints chrony's
 // config line for it, and checks the whole chain (doctor).
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,13 +8,12 @@
 #include <CLI/CLI.hpp>
 
 #include "config/config.h"
-#include "daemon/source_setup.h"
-#include "daemon/startup_checks.h"
 #include "ipc/ctl/clockbound_ctl.h"
 #include "ipc/ctl/doctor.h"
+#include "ipc/ctl/startup_checks.h"
 #include "ipc/status/status.h"
 #include "ipc/status/status_client.h"
-#include "sources/discovery.h"
+#include "sources/source_plan.h"
 
 namespace vmrefclock {
 namespace {
@@ -39,44 +37,6 @@ std::optional<json> ask(const std::string& socket, const json& request) {
         return std::nullopt;
     }
     return *reply;
-}
-
-// The time source as the daemon would choose it from this config (discovery or the
-// source the config names), and whether the service may read it.
-DoctorCheck source_check(const Config& config, const DoctorOptions& options) {
-    DoctorCheck c{"time source present and readable", false, "", ""};
-    const SourcePlan plan = plan_sources(config);
-    const std::string why = plan.configured.empty() ? plan.reason : plan.configured;
-    if (!plan.usable()) {
-        const std::string& problem = plan.problem.empty() ? plan.signal_problem : plan.problem;
-        c.detail = plan.type.empty() ? plan.reason
-                                     : plan.time_source_text() + ": " + problem + " (" + why + ")";
-        if (plan.type == "vmclock") {
-            c.hint =
-                "vmclock needs Linux 6.13+ with the ptp_vmclock module (modprobe "
-                "ptp_vmclock) and a hypervisor that offers the device";
-        } else if (plan.type == "ptp") {
-            c.hint = "load the driver (modprobe ptp_kvm) or set [source] path";
-        } else {
-            c.hint =
-                "load ptp_kvm or ptp_vmclock (modprobe), or name a PHC in the config; "
-                "vmrefclockctl sources shows what was found";
-        }
-        return c;
-    }
-    struct stat st {};
-    if (stat(plan.path.c_str(), &st) == 0 && S_ISCHR(st.st_mode)) {
-        // A device: may the service's user read it?
-        Config resolved = config;
-        resolved.source.type = plan.type;
-        resolved.source.path = plan.path;
-        c = doctor_source_check(resolved, options);
-        if (c.passed) c.detail = plan.time_source_text() + " (" + why + ")";
-        return c;
-    }
-    c.passed = true;
-    c.detail = plan.time_source_text() + " (" + why + ")";
-    return c;
 }
 
 std::vector<std::string> startup_problems(const Config& config) {
@@ -229,9 +189,6 @@ int run(int argc, char** argv) {
         options.config_path = config_path;
         options.chrony_conf = chrony_conf_path;
         if (socket_given) options.status_socket = socket;
-        options.check_source = [&options](const Config& config) {
-            return source_check(config, options);
-        };
         options.check_startup = startup_problems;
         options.chronyc_options = [](const std::string& chronyc) {
             return chronyc_options(probe_chronyc(chronyc), geteuid() == 0);

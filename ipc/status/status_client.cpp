@@ -1,9 +1,9 @@
 #include "ipc/status/status_client.h"
+#include "ipc/sys/unix_address.h"
 #include "sources/system_clock.h"
 
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,12 +30,8 @@ bool wait_for(int fd, short events, int64_t deadline_ns) {
 }  // namespace
 
 Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64_t timeout_ns) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.empty() || socket_path.size() >= sizeof addr.sun_path) {
-        return make_error("status socket path \"" + socket_path + "\" is empty or too long");
-    }
-    std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+    auto addr = unix_address(socket_path);
+    if (!addr) return make_error("status socket: " + addr.error().message, addr.error().code);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return errno_error("socket", errno);
     StatusClient client(fd, socket_path);
@@ -44,7 +40,7 @@ Result<StatusClient> StatusClient::connect(const std::string& socket_path, int64
     // Unix stream sockets say EAGAIN when the listen backlog is full and queue nothing:
     // try again until the deadline.
     for (;;) {
-        if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) return client;
+        if (::connect(fd, addr->get(), addr->size()) == 0) return client;
         e = errno;
         if ((e != EAGAIN && e != EINTR) || read_clock_ns(CLOCK_MONOTONIC) >= deadline) break;
         usleep(10'000);

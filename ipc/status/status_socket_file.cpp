@@ -4,12 +4,13 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include "ipc/sys/unix_address.h"
 
 namespace vmrefclock {
 
@@ -108,12 +109,8 @@ InstanceLock::~InstanceLock() {
 
 Result<int> listen_on_status_socket(const std::string& path, gid_t gid, const std::string& group,
                                     FileIdentity& identity) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.empty() || path.size() >= sizeof addr.sun_path) {
-        return make_error("status socket path \"" + path + "\" is empty or too long");
-    }
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    auto addr = unix_address(path);
+    if (!addr) return make_error("status socket: " + addr.error().message, addr.error().code);
 
     struct stat st {};
     if (lstat(path.c_str(), &st) == 0) {
@@ -122,8 +119,7 @@ Result<int> listen_on_status_socket(const std::string& path, gid_t gid, const st
         // somebody answers on belongs to a running daemon: never steal it.
         int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         bool live =
-            probe >= 0 && (connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ||
-                           errno == EAGAIN);
+            probe >= 0 && (connect(probe, addr->get(), addr->size()) == 0 || errno == EAGAIN);
         if (probe >= 0) close(probe);
         if (live) return make_error("another process is listening on " + path);
         if (unlink(path.c_str()) != 0) return errno_error("removing stale " + path, errno);
@@ -137,7 +133,7 @@ Result<int> listen_on_status_socket(const std::string& path, gid_t gid, const st
     };
     // The umask makes bind() create the file 0660 at once: no window where it is wider.
     mode_t old_umask = umask(0117);
-    int rc = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    int rc = bind(fd, addr->get(), addr->size());
     umask(old_umask);
     if (rc != 0) return fail(errno_error("bind " + path, errno));
     identity = identity_of(path);

@@ -18,7 +18,7 @@ class SystemPtpDeviceIo final : public PtpDeviceIo {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
         if (fd < 0) {
             int err = errno;
-            return make_error("open " + path + ": " + std::strerror(err), err);
+            return errno_error("open " + path, err);
         }
         struct stat st {};
         if (fstat(fd, &st) != 0 || !S_ISCHR(st.st_mode)) {

@@ -63,10 +63,6 @@ void back_off(int attempt) {
     nanosleep(&ts, nullptr);
 }
 
-std::string describe_path_error(const std::string& path, const char* what, int err) {
-    return path + ": " + what + ": " + std::strerror(err);
-}
-
 const char* file_kind(mode_t mode) {
     if (S_ISFIFO(mode)) return "a FIFO";
     if (S_ISDIR(mode)) return "a directory";
@@ -87,7 +83,7 @@ Result<size_t> pread_all(int fd, void* buf, size_t len, off_t offset, const std:
         ssize_t n = ::pread(fd, static_cast<char*>(buf) + done, len - done,
                             offset + static_cast<off_t>(done));
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return make_error(describe_path_error(path, "pread", errno), errno);
+        if (n < 0) return errno_error(path + ": pread", errno);
         if (n == 0) break;
         done += static_cast<size_t>(n);
     }
@@ -141,12 +137,12 @@ VmclockPage::~VmclockPage() {
 Result<std::unique_ptr<VmclockPage>> VmclockPage::open(const std::string& path) {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, forever.
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-    if (fd < 0) return make_error(describe_path_error(path, "cannot open", errno), errno);
+    if (fd < 0) return errno_error(path + ": cannot open", errno);
     struct stat st {};
     if (fstat(fd, &st) != 0) {
         int err = errno;
         close(fd);
-        return make_error(describe_path_error(path, "fstat", err), err);
+        return errno_error(path + ": fstat", err);
     }
     const Abi* map = nullptr;
     if (S_ISCHR(st.st_mode)) {
@@ -155,7 +151,7 @@ Result<std::unique_ptr<VmclockPage>> VmclockPage::open(const std::string& path) 
         if (m == MAP_FAILED) {
             int err = errno;
             close(fd);
-            return make_error(describe_path_error(path, "mmap", err), err);
+            return errno_error(path + ": mmap", err);
         }
         map = static_cast<const Abi*>(m);
     } else if (S_ISREG(st.st_mode)) {
@@ -184,7 +180,7 @@ Result<bool> VmclockPage::still_current() const {
     if (::stat(path_.c_str(), &st) != 0) {
         const int err = errno;
         if (err == ENOENT) return make_error(path_ + ": no longer exists (deleted)", err);
-        return make_error(describe_path_error(path_, "stat", err), err);
+        return errno_error(path_ + ": stat", err);
     }
     return st.st_dev == dev_ && st.st_ino == ino_;
 }

@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         return 0;
     }
     const Config& c = *r;
-    FUZZ_CHECK(one_of(c.source.type, {"auto", "ptp", "vmclock"}), c.source.type);
+    const std::string type(source_kind_name(c.source.type));
+    FUZZ_CHECK(one_of(type, {"auto", "ptp", "vmclock"}), type);
     FUZZ_CHECK(one_of(c.source.method, {"auto", "precise", "extended", "basic"}), c.source.method);
     FUZZ_CHECK(c.source.interval_s >= 0.05 && c.source.interval_s <= 60, "interval");
     FUZZ_CHECK(c.source.readings >= 1 && c.source.readings <= 100, "readings");

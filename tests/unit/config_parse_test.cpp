@@ -37,7 +37,7 @@ TEST(ConfigParse, EmptyTextGivesDefaults) {
     auto r = parse_config("", "empty.toml");
     ASSERT_TRUE(r.ok()) << r.error().message;
     const Config defaults;
-    EXPECT_EQ(r->source.type, "auto");
+    EXPECT_EQ(r->source.type, SourceKind::automatic);
     EXPECT_EQ(r->source.path, "");
     EXPECT_EQ(r->source.method, "auto");
     EXPECT_TRUE(r->source.allow_phc.empty());
@@ -78,7 +78,7 @@ level = "debug"
 )",
                           "t.toml");
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->source.type, "vmclock");
+    EXPECT_EQ(r->source.type, SourceKind::vmclock);
     EXPECT_EQ(r->source.path, "/dev/vmclock1");
     EXPECT_DOUBLE_EQ(r->source.interval_s, 0.25);
     EXPECT_EQ(r->source.readings, 25);
@@ -469,7 +469,7 @@ group = "adm"
 )",
                           "t.toml");
     ASSERT_TRUE(r.ok()) << r.error().message;
-    EXPECT_EQ(r->source.type, "ptp");
+    EXPECT_EQ(r->source.type, SourceKind::ptp);
     EXPECT_EQ(r->source.method, "basic");
     EXPECT_EQ(r->source.allow_phc, (std::vector<std::string>{"ena-ptp-0", "ptp3"}));
     EXPECT_EQ(r->source.sysfs_root, "/tmp/sys");

@@ -30,7 +30,7 @@ TEST(RecoveryNotes, NoResetIsReportedWithTheMeasuredFigure) {
 
 TEST(RecoveryNotes, APhcWithoutPageNoticesDisruptionsTwoPollsLate) {
     Config config;
-    config.source.type = "ptp";
+    config.source.type = SourceKind::ptp;
     config.disruption.vmclock = "";
     auto notes = recovery_notes(config);
     ASSERT_EQ(notes.size(), 1u);

@@ -85,7 +85,7 @@ class Scripted : public ::testing::Test {
         world.publishes_host = !phc;
         config.chrony.poll = 2;
         SourceSet sources;
-        sources.type = phc ? "ptp" : "vmclock";
+        sources.type = phc ? SourceKind::ptp : SourceKind::vmclock;
         sources.time = std::make_unique<ScriptedSource>(world);
         pipeline = std::make_unique<Pipeline>(
             config, std::move(sources), std::move(*make_sample_filter("robust")), sink, control);

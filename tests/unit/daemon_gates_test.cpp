@@ -58,7 +58,7 @@ class PagePipeline : public ::testing::Test {
         config.chrony.poll = -6;
         config.disruption.step_probation_s = 0.3;
         SourceSet sources;
-        sources.type = "vmclock";
+        sources.type = SourceKind::vmclock;
         auto source = VmclockSource::open(page.path());
         ASSERT_TRUE(source) << source.error().message;
         sources.time = std::move(*source);

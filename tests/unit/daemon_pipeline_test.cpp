@@ -88,7 +88,7 @@ class PipelineTest : public ::testing::Test {
         config.chrony.poll = 2;  // 4-s refclock polls
         config.source.readings = 5;
         SourceSet sources;
-        sources.type = phc_without_page ? "ptp" : "vmclock";
+        sources.type = phc_without_page ? SourceKind::ptp : SourceKind::vmclock;
         sources.time = std::make_unique<ScriptedSource>(host, now_real);
         sources.data_detectors = phc_without_page;
         pipeline = std::make_unique<Pipeline>(
@@ -269,7 +269,7 @@ TEST_F(PipelineTest, AbsentChronydCostsOneWarning) {
     ChronySockSink chrony(dir.file("absent.sock"), 4 * kSecond);
     SockSinkForTest adapter(chrony);
     SourceSet sources;
-    sources.type = "vmclock";
+    sources.type = SourceKind::vmclock;
     sources.time = std::make_unique<ScriptedSource>(host, now_real);
     pipeline = std::make_unique<Pipeline>(
         config, std::move(sources), std::move(*make_sample_filter("basic")), adapter, control);

@@ -1,7 +1,8 @@
 // What startup checks beyond the configuration file's own content, shared by
-// `vmrefclockd --check-config` and startup so the two never disagree: the group named in
-// the config exists, chronyc is there and runnable, and the poll interval gives chrony
-// enough samples.
+// `vmrefclockd --check-config`, startup and `vmrefclockctl doctor` so they never
+// disagree: the group named in the config exists, chronyc is there and runnable, and the
+// poll interval gives chrony enough samples. Here in ipc/ctl, not daemon/, so that the
+// ctl needs nothing from the daemon.
 #pragma once
 
 #include <string>

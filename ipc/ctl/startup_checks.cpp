@@ -1,4 +1,4 @@
-#include "daemon/startup_checks.h"
+#include "ipc/ctl/startup_checks.h"
 
 #include <grp.h>
 #include <sys/stat.h>
@@ -10,7 +10,7 @@
 #include <regex>
 #include <sstream>
 
-#include "ipc/ctl/doctor.h"
+#include "ipc/sys/process.h"
 
 namespace vmrefclock {
 

@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "daemon/startup_checks.h"
+#include "ipc/ctl/startup_checks.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
@@ -105,30 +105,6 @@ TEST(StartupChecks, IntervalAgainstThePollByChronyVersion) {
     check = check_startup(config);
     ASSERT_EQ(check.warnings.size(), 1u);
     EXPECT_NE(check.warnings[0].find("version unknown"), std::string::npos) << check.warnings[0];
-}
-
-}  // namespace
-}  // namespace vmrefclock
-
-#include <cerrno>
-
-#include "daemon/source_setup.h"
-
-namespace vmrefclock {
-namespace {
-
-// A device refused with EPERM that was not there at start: only a restart helps (the
-// unit's DeviceAllow= was resolved before it existed). Anything else is waited out.
-TEST(DeviceAfterStart, OnlyANewDeviceRefusedByTheCgroupAsksForARestart) {
-    const std::set<std::string> at_start = {"/dev/ptp0"};
-    EXPECT_TRUE(device_appeared_after_start(make_error("open", EPERM), "/dev/vmclock0", at_start));
-    EXPECT_FALSE(device_appeared_after_start(make_error("open", EPERM), "/dev/ptp0", at_start));
-    EXPECT_FALSE(
-        device_appeared_after_start(make_error("open", EACCES), "/dev/vmclock0", at_start));
-    EXPECT_FALSE(
-        device_appeared_after_start(make_error("open", ENOENT), "/dev/vmclock0", at_start));
-    EXPECT_FALSE(device_appeared_after_start(make_error("none", EPERM), "", at_start));
-    EXPECT_EQ(kRestartExitStatus, 75);
 }
 
 }  // namespace

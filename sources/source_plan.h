@@ -2,13 +2,16 @@
 // page beside a PHC for its disruption signal, and whether disruptions must be found in
 // the data instead. One plan serves the daemon, `--list-sources`, `vmrefclockctl
 // sources` and `doctor`, so they never disagree about which source the config names.
+// What each kind does is its entry in sources/registry.h.
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "config/config.h"
+#include "config/source_kind.h"
 #include "filter/data_disruption_detector.h"
 #include "filter/step_guard.h"
 #include "sources/discovery.h"
@@ -17,7 +20,7 @@
 namespace vmrefclock {
 
 struct SourceSet {
-    std::string type;  // "vmclock" or "ptp", as the status reports it
+    SourceKind type = SourceKind::automatic;  // ptp or vmclock once opened
     std::string path;
     std::unique_ptr<Source> time;
     std::unique_ptr<HostSignal> signal;  // a vmclock page beside a PHC
@@ -32,7 +35,7 @@ struct SourcePlan {
     // `[source] type = "vmclock", path = "..."` when the config names the source; "" when
     // discovery chose it.
     std::string configured;
-    std::string type;  // "ptp", "vmclock"; "" = none
+    std::optional<SourceKind> type;  // ptp, vmclock; none when nothing qualifies
     std::string path;
     std::string problem;  // why the named source cannot be used now ("" = it can)
     std::string reason;   // why this source (or why none)
@@ -41,7 +44,7 @@ struct SourcePlan {
     std::string signal_path;
     std::string signal_problem;  // a configured page that exists but cannot be read
 
-    bool usable() const { return !type.empty() && problem.empty() && signal_problem.empty(); }
+    bool usable() const { return type && problem.empty() && signal_problem.empty(); }
     // "vmclock /dev/vmclock0" or "none".
     std::string time_source_text() const;
     std::string disruption_signal_text() const;
