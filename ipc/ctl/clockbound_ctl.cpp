@@ -97,15 +97,27 @@ std::string format_duration_ns(int64_t ns) {
     return fmt::format("{:.3f} s", v / 1e9);
 }
 
+// The segment and the client say "no bound" with a bound this large (until the daemon
+// has measured the clock again after a disruption): printed as such, not as 11.6 days.
+static bool unbounded(int64_t bound_ns) {
+    return bound_ns >= VMR_CB_UNKNOWN_BOUND_NS;
+}
+
+std::string format_bound_ns(int64_t bound_ns) {
+    return unbounded(bound_ns) ? "none (not measured since the last disruption)"
+                               : format_duration_ns(bound_ns);
+}
+
 int clockbound_now(const ClockBoundPaths& paths, std::ostream& out, std::ostream& err) {
     Reading r = read_once(paths);
     if (!r.ok) {
         err << "vmrefclockctl: " << r.error << '\n';
         return 1;
     }
-    out << "earliest  " << utc_text(r.now.earliest) << '\n'
-        << "latest    " << utc_text(r.now.latest) << '\n'
-        << "bound     " << format_duration_ns(r.now.bound_ns) << '\n'
+    const bool none = unbounded(r.now.bound_ns);
+    out << "earliest  " << (none ? "unbounded" : utc_text(r.now.earliest)) << '\n'
+        << "latest    " << (none ? "unbounded" : utc_text(r.now.latest)) << '\n'
+        << "bound     " << format_bound_ns(r.now.bound_ns) << '\n'
         << "status    " << vmr_cb_status_name(r.now.status) << '\n';
     return 0;
 }
@@ -121,11 +133,10 @@ int clockbound_wait_sync(const ClockBoundPaths& paths, const WaitSyncOptions& op
             why = r.error;
         } else if (r.now.status != VMR_CB_STATUS_SYNCHRONIZED) {
             why = fmt::format("status {} (bound {})", vmr_cb_status_name(r.now.status),
-                              format_duration_ns(r.now.bound_ns));
+                              format_bound_ns(r.now.bound_ns));
         } else if (r.now.bound_ns > options.max_bound_ns) {
-            why =
-                fmt::format("bound {} is above the maximum {}", format_duration_ns(r.now.bound_ns),
-                            format_duration_ns(options.max_bound_ns));
+            why = fmt::format("bound {} is above the maximum {}", format_bound_ns(r.now.bound_ns),
+                              format_duration_ns(options.max_bound_ns));
         } else {
             out << "synchronized: bound " << format_duration_ns(r.now.bound_ns) << '\n';
             return 0;

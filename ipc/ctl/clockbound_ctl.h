@@ -19,6 +19,8 @@ namespace vmrefclock {
 Result<int64_t> parse_duration_ns(std::string_view text);
 // "1.234 us", "12.0 ms": the unit that keeps 1-999.
 std::string format_duration_ns(int64_t ns);
+// A published bound: format_duration_ns, or "none (...)" for the segment's no-bound value.
+std::string format_bound_ns(int64_t bound_ns);
 
 struct ClockBoundPaths {
     std::string shm = "/var/run/clockbound/shm0";

@@ -10,8 +10,9 @@
 #include <sstream>
 #include <thread>
 
-#include "ipc/ctl/clockbound_ctl.h"
+#include "filter/time_bound.h"
 #include "ipc/clockbound/clockbound_writer.h"
+#include "ipc/ctl/clockbound_ctl.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
@@ -80,6 +81,32 @@ TEST(ClockBoundCtl, NowPrintsTheBoundOrWhyNot) {
     EXPECT_NE(text.find("latest    "), std::string::npos);
     EXPECT_TRUE(std::regex_search(text, std::regex("bound     [0-9.]+ ns\n"))) << text;
     EXPECT_NE(text.find("status    SYNCHRONIZED\n"), std::string::npos) << text;
+}
+
+// After a disruption and before the new clock is measured the segment says "no bound":
+// `now` says so in words rather than print the sentinel as an 11.6-day interval.
+TEST(ClockBoundCtl, NowSaysNoBoundAfterADisruption) {
+    TempDir dir;
+    ClockBoundPaths paths{dir.file("shm0"), dir.file("no-vmclock")};
+    auto w = ClockBoundWriter::open(paths.shm);
+    ASSERT_TRUE(w);
+    publish(**w, DaemonState::ok, 400);
+    BoundInput in;
+    in.now_coarse_mono_ns = coarse_now_ns();
+    in.state = DaemonState::holdoff;
+    in.disruptions = 1;
+    (*w)->publish(in);
+    std::ostringstream out, err;
+    EXPECT_EQ(clockbound_now(paths, out, err), 0) << err.str();
+    const std::string text = out.str();
+    EXPECT_NE(text.find("earliest  unbounded\nlatest    unbounded\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("bound     none (not measured since the last disruption)\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("status    DISRUPTED\n"), std::string::npos) << text;
+    EXPECT_EQ(format_bound_ns(TimeBound::kUnknownBoundNs),
+              "none (not measured since the last disruption)");
+    EXPECT_EQ(format_bound_ns(1'234), "1.234 us");
 }
 
 TEST(ClockBoundCtl, WaitSyncReadyAtOnceAndWhenTheDaemonCatchesUp) {
