@@ -66,46 +66,9 @@ sigset_t handled_signals() {
 
 }  // namespace
 
-class Daemon::SockSinkAdapter : public SampleSink {
-  public:
-    explicit SockSinkAdapter(ChronySockSink& sink) : sink_(sink) {}
-    Status send(const Sample& sample, int64_t now_mono_ns) override {
-        return sink_.send(sample, now_mono_ns);
-    }
-    bool wait_read(int64_t timeout_ns) override { return sink_.wait_read(timeout_ns); }
-    bool connected() const override { return sink_.connected(); }
-    std::string last_error() const override { return sink_.last_error(); }
-
-  private:
-    ChronySockSink& sink_;
-};
-
-class Daemon::ControlAdapter : public ChronyResetter {
-  public:
-    ControlAdapter(EventLoop& loop, ChronyControl& control)
-        : control_(control), deferred_(loop, [this] { control_.reset_sources(reason_); }) {}
-    bool enabled() const override { return control_.enabled(); }
-    // Run from the loop right after the current handler: spawning chronyc blocks for
-    // its exec, and the disruption's other effects (the bounded-time segment marked
-    // Disrupted) should not wait for it. ChronyControl logs the command and outcome.
-    void reset_sources(const std::string& reason) override {
-        reason_ = reason;
-        if (!deferred_.arm(1, 0)) control_.reset_sources(reason_);
-    }
-
-  private:
-    ChronyControl& control_;
-    std::string reason_;
-    Timer deferred_;
-};
-
 Daemon::Daemon(Config config, std::string config_path)
     : config_(std::move(config)),
       config_path_(std::move(config_path)),
-      // The back-off between reconnects never exceeds one chrony poll.
-      sock_(config_.chrony.socket,
-            std::clamp<int64_t>(seconds_to_ns(std::ldexp(1.0, config_.chrony.poll)),
-                                ChronySockSink::kMinBackoffNs, ChronySockSink::kMaxBackoffNs)),
       control_(loop_, config_.chrony.chronyc, config_.chrony.control_socket),
       poll_timer_(loop_, [this] { on_poll(); }),
       watch_timer_(loop_, [this] { on_watch(); }),
@@ -139,16 +102,10 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config, std::string config
 
 Status Daemon::start() {
     started_mono_ns_ = read_clock_ns(CLOCK_MONOTONIC);
-    sink_adapter_ = std::make_unique<SockSinkAdapter>(sock_);
-    control_adapter_ = std::make_unique<ControlAdapter>(loop_, control_);
-    if (config_.clockbound.enabled) {
-        auto writer = ClockBoundWriter::open(config_.clockbound.path);
-        if (!writer) return writer.error();
-        clockbound_ = std::move(*writer);
-        spdlog::info("clockbound segment {} ({})", clockbound_->path(),
-                     clockbound_->warm_restart() ? "warm restart: the existing segment is reused"
-                                                 : "new segment");
-    }
+    auto sinks = make_sinks(config_);
+    if (!sinks) return sinks.error();
+    sinks_ = std::move(*sinks);
+    control_.set_drained([this] { return sinks_.chrony->all_read(); });
     // A reset is done when no other run follows it (requests during a run collapse into one).
     control_.on_done = [this](bool ok, const std::string&) {
         if (!control_.queued() && pipeline_) {
@@ -187,7 +144,7 @@ void Daemon::use_sources(SourceSet sources) {
     // The default filter is the first one make_sample_filter knows.
     auto filter = make_sample_filter(sample_filter_names().front());
     pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
-                                           *sink_adapter_, *control_adapter_);
+                                           sinks_.pointers(), control_);
     if (!config_.source.record.empty()) {
         if (!recorder_) {
             recorder_ = std::make_unique<TraceRecorder>(
@@ -219,7 +176,7 @@ void Daemon::wait_for_source(const std::string& reason) {
     none.time = std::make_unique<MissingSource>();
     none.disruption_signal = "none";
     pipeline_ = std::make_unique<Pipeline>(config_, std::move(none), std::move(*filter),
-                                           *sink_adapter_, *control_adapter_);
+                                           sinks_.pointers(), control_);
     const int64_t now = read_clock_ns(CLOCK_MONOTONIC);
     pipeline_->report_no_source(reason + "; looking again every " +
                                     std::to_string(kDiscoveryIntervalNs / 1'000'000'000) +
@@ -308,7 +265,7 @@ void Daemon::watch_chrony_socket() {
 void Daemon::on_chrony_directory(const std::string&) {
     struct stat st {};
     if (stat(config_.chrony.socket.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) return;
-    if (!sock_.socket_appeared() || waiting_for_source_) return;
+    if (!sinks_.chrony->socket_appeared() || waiting_for_source_) return;
     const int64_t now = read_clock_ns(CLOCK_MONOTONIC);
     if (now - last_early_poll_ns_ < kMinEarlyPollSpacingNs) return;
     last_early_poll_ns_ = now;
@@ -332,29 +289,6 @@ Status Daemon::start_host_notifications(const SourceSet& sources) {
     return Ok{};
 }
 
-void Daemon::publish_bound(bool after_poll, bool fed_chrony) {
-    if (!clockbound_) return;
-    BoundInput in;
-    in.fed_chrony = fed_chrony;
-    in.now_coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
-    in.state = pipeline_->state();
-    in.disruptions = pipeline_->disruptions().count;
-    // A fresh bound when this poll produced a trusted sample: the model behind it, with
-    // its hard (worst-case) bound rather than the statistical one chrony is sent.
-    const auto estimate = pipeline_->estimate();
-    if (after_poll && pipeline_->poll_sample() && estimate) {
-        BoundMeasurement m;
-        m.offset_ns = estimate->offset_ns;
-        m.error_ns = estimate->worst_case_bound_ns.value_or(estimate->error_bound_ns);
-        m.age_ns = read_clock_ns(CLOCK_REALTIME) - estimate->time_ns;
-        m.frequency_ppm = estimate->frequency_ppm;
-        m.frequency_stddev_ppm = estimate->frequency_stddev_ppm;
-        in.fresh = m;
-    }
-    if (const auto& host = pipeline_->host()) in.disruption_marker = host->disruption_marker;
-    clockbound_->publish(in);
-}
-
 Status Daemon::start_status_server() {
     if (config_.status.socket.empty()) return Ok{};
     StatusServerOptions options;
@@ -366,12 +300,7 @@ Status Daemon::start_status_server() {
     }
     StatusCallbacks callbacks;
     callbacks.snapshot = [this] { return snapshot(); };
-    callbacks.samples = [this](size_t n) {
-        const auto& recent = pipeline_->recent();
-        n = std::min(n, recent.size());
-        return std::vector<SampleRecord>(recent.end() - static_cast<std::ptrdiff_t>(n),
-                                         recent.end());
-    };
+    callbacks.samples = [this](size_t n) { return pipeline_->recent().last(n); };
     callbacks.reset = [this](const std::string& reason) -> Status {
         if (waiting_for_source_) return make_error("there is no time source to reset");
         pipeline_->disrupt({Disruption::Cause::manual, reason.empty() ? "operator reset" : reason},
@@ -401,8 +330,7 @@ std::string Daemon::sources_report() const {
 
 StatusSnapshot Daemon::snapshot() const {
     return build_snapshot(
-        *pipeline_, sock_,
-        {source_type_, source_path_, started_mono_ns_, read_clock_ns(CLOCK_MONOTONIC)});
+        *pipeline_, {source_type_, source_path_, started_mono_ns_, read_clock_ns(CLOCK_MONOTONIC)});
 }
 
 Status Daemon::run() {
@@ -420,7 +348,7 @@ void Daemon::on_poll() {
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
-    const uint64_t sent_before = pipeline_->samples_sent();
+    clocks.coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
     pipeline_->poll(clocks);
     // Faster while chrony recovers from a start or disruption (see HoldOff).
     const int64_t interval_ns =
@@ -428,7 +356,6 @@ void Daemon::on_poll() {
     if (interval_ns != armed_interval_ns_ && poll_timer_.arm(interval_ns, interval_ns)) {
         armed_interval_ns_ = interval_ns;
     }
-    publish_bound(true, pipeline_->samples_sent() != sent_before);
     notify_after_poll();
     update_watch_timer();
 }
@@ -455,10 +382,11 @@ void Daemon::on_watch() {
     clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
     clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
     clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
+    clocks.coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
+    // On a disruption the sinks see it at once (the bounded-time segment: Disrupted),
+    // then a bound of the new clock from the poll (samples stay withheld: the hold-off
+    // has begun).
     if (!pipeline_->watch(clocks)) return;
-    // A disruption: readers see Disrupted at once, then a bound of the new clock from
-    // the poll (samples stay withheld: the hold-off has begun).
-    publish_bound(false, false);
     on_poll();  // the new clock's first sample, now
 }
 

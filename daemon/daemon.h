@@ -10,10 +10,9 @@
 #include "config/config.h"
 #include "daemon/host_notifications.h"
 #include "daemon/pipeline.h"
+#include "daemon/sinks.h"
 #include "daemon/trace_recorder.h"
 #include "ipc/chrony/chrony_control.h"
-#include "ipc/chrony/chrony_sock.h"
-#include "ipc/clockbound/clockbound_writer.h"
 #include "ipc/ctl/startup_checks.h"
 #include "ipc/status/status_server.h"
 #include "ipc/sys/dir_watch.h"
@@ -37,9 +36,6 @@ class Daemon {
     int exit_status() const { return exit_status_; }
 
   private:
-    class SockSinkAdapter;
-    class ControlAdapter;
-
     Daemon(Config config, std::string config_path);
     Status start();
     Status start_status_server();
@@ -57,9 +53,6 @@ class Daemon {
     void log_status() const;
     void notify_after_poll();
     Status start_host_notifications(const SourceSet& sources);
-    // The bounded-time segment, once per poll (`after_poll`) and on a disruption noticed
-    // between polls (the watch timer or a vmclock notification, both through on_watch).
-    void publish_bound(bool after_poll, bool fed_chrony);
     StatusSnapshot snapshot() const;
     std::string sources_report() const;
 
@@ -67,14 +60,11 @@ class Daemon {
     std::string config_path_;
     EventLoop loop_;
     Notifier notifier_;
-    ChronySockSink sock_;
     ChronyControl control_;
-    std::unique_ptr<SockSinkAdapter> sink_adapter_;
-    std::unique_ptr<ControlAdapter> control_adapter_;
+    SinkSet sinks_;  // built from the config in start()
     std::unique_ptr<Pipeline> pipeline_;
     std::unique_ptr<TraceRecorder> recorder_;
     std::unique_ptr<StatusServer> status_server_;
-    std::unique_ptr<ClockBoundWriter> clockbound_;
     std::unique_ptr<HostNotifications> host_notifications_;
     std::string source_type_;
     std::string source_path_;

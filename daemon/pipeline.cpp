@@ -2,28 +2,59 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace vmrefclock {
 
 namespace {
 constexpr size_t kRecentSamples = 256;
-// How long a disruption waits for chronyd to read the old clock's last datagrams.
-constexpr int64_t kOldSamplesReadNs = 100'000'000;
+
+double seconds(double ns) {
+    return ns / 1e9;
+}
 }  // namespace
 
+void RecentSamples::push(const SampleRecord& record) {
+    if (ring_.empty()) return;
+    if (size_ < ring_.size()) {
+        ring_[(start_ + size_++) % ring_.size()] = record;
+        return;
+    }
+    ring_[start_] = record;
+    start_ = (start_ + 1) % ring_.size();
+}
+
+std::vector<SampleRecord> RecentSamples::last(size_t n) const {
+    n = std::min(n, size_);
+    std::vector<SampleRecord> out;
+    out.reserve(n);
+    for (size_t i = size_ - n; i < size_; ++i) out.push_back(at(i));
+    return out;
+}
+
+EngineOptions engine_options(const Config& config, bool chrony_reset) {
+    EngineOptions options;
+    // Beside every source, a page included: a step that no marker announces (a KVM
+    // master-clock update, a host NTP step, a page that lies) is a disruption too.
+    options.detectors = detector_options(config.disruption);
+    options.step_guard = step_guard_options(config.disruption);
+    options.chrony_poll_ns = HoldOff::interval_for_poll(config.chrony.poll);
+    options.chrony_reset = chrony_reset;
+    return options;
+}
+
 Pipeline::Pipeline(const Config& config, SourceSet sources, std::unique_ptr<SampleFilter> filter,
-                   SampleSink& sink, ChronyResetter& chrony)
+                   std::vector<Sink*> sinks, ChronyResetter& chrony)
     : config_(config),
       source_(std::move(sources.time)),
       signal_(std::move(sources.signal)),
       disruption_signal_(std::move(sources.disruption_signal)),
-      step_guard_(step_guard_options(config.disruption)),
-      filter_(std::move(filter)),
-      sink_(sink),
+      sinks_(std::move(sinks)),
       chrony_(chrony),
-      holdoff_(HoldOff::interval_for_poll(config.chrony.poll)) {
-    // Beside every source, a page included: a step that no marker announces (a KVM
-    // master-clock update, a host NTP step, a page that lies) is a disruption too.
-    detector_.emplace(detector_options(config.disruption));
+      engine_(engine_options(config, chrony.enabled()), std::move(filter)),
+      recent_(kRecentSamples) {
+    std::stable_partition(sinks_.begin(), sinks_.end(),
+                          [](const Sink* s) { return s->feeds_clock(); });
 }
 
 void Pipeline::set_state(DaemonState state, std::string_view cause, std::string reason,
@@ -32,7 +63,7 @@ void Pipeline::set_state(DaemonState state, std::string_view cause, std::string 
     const bool changed = state != state_ || reason != reason_;
     state_ = state;
     reason_ = std::move(reason);
-    // Entering hold-off is logged by disrupt(), with the disruption.
+    // Entering hold-off is logged with the disruption (or the probation) itself.
     if (!changed || state_ == DaemonState::holdoff) return;
     if (state_ == DaemonState::ok) {
         // The way back is logged when the way out was: a warning and its recovery come
@@ -53,103 +84,178 @@ void Pipeline::set_state(DaemonState state, std::string_view cause, std::string 
         suppressed ? fmt::format(" ({} more like it since the last report)", suppressed) : "");
 }
 
+// The words for the engine's state; made only when that state changed.
+void Pipeline::apply_state(int64_t now_mono_ns) {
+    const EngineState& s = engine_.state();
+    if (s == applied_) return;
+    applied_ = s;
+    switch (s.cause) {
+        case StateCause::starting:
+            return set_state(s.state, "starting", "no sample sent yet", now_mono_ns);
+        case StateCause::no_source:
+            return set_state(s.state, "discovery", s.detail, now_mono_ns);
+        case StateCause::source_unreadable:
+            return set_state(s.state, "source",
+                             "cannot read " + source_->describe() + ": " + s.detail, now_mono_ns);
+        case StateCause::host_unreliable:
+            return set_state(s.state, "host-status", "host says its clock is unreliable",
+                             now_mono_ns);
+        case StateCause::page_unusable:
+            return set_state(s.state, "page", s.detail, now_mono_ns);
+        case StateCause::implausible:
+            return set_state(s.state, "implausible/" + s.gate, s.detail, now_mono_ns);
+        case StateCause::probation:
+            return set_state(
+                s.state, "probation",
+                fmt::format(
+                    "the host's clock stepped by {:+.6f} s with no disruption marker: "
+                    "not followed until it holds for {} s, returns, or the marker "
+                    "changes",
+                    seconds(s.step_ns),
+                    seconds(static_cast<double>(engine_.step_guard_options().probation_ns))),
+                now_mono_ns);
+        case StateCause::filter_rejected:
+            return set_state(s.state, "filter", s.detail, now_mono_ns);
+        case StateCause::delivery_failed:
+            return set_state(s.state, "chrony", s.detail, now_mono_ns);
+        case StateCause::disruption:
+            return set_state(
+                s.state, "disruption",
+                std::string("disruption (") + to_string(s.disruption) + "): " + s.detail,
+                now_mono_ns);
+        case StateCause::recovering:
+            return set_state(s.state, "recovering",
+                             "feeding the new clock; chrony is selecting it again", now_mono_ns);
+        case StateCause::feeding:
+            return set_state(s.state, "feeding", "feeding chrony from " + source_->describe(),
+                             now_mono_ns);
+    }
+}
+
+void Pipeline::log_events(const Engine::Outcome& out, int64_t now_mono_ns) {
+    for (size_t i = 0; i < out.event_count; ++i) {
+        const EngineEvent& e = out.events[i];
+        switch (e.kind) {
+            case EngineEvent::Kind::disruption:
+                spdlog::warn(
+                    "disruption ({}): {}; discarding calibration, resetting chrony; the new "
+                    "clock's first sample follows as a burst",
+                    to_string(e.disruption.cause), e.disruption.detail);
+                break;
+            case EngineEvent::Kind::maintenance_announced:
+                spdlog::warn("host announces maintenance {}: a disruption is expected",
+                             e.maintenance == Maintenance::imminent ? "within about an hour"
+                                                                    : "within about a day");
+                break;
+            case EngineEvent::Kind::probation_started:
+                spdlog::warn(
+                    "no disruption marker announced the step: the new clock is on probation "
+                    "for {} s (followed if it holds, dropped if it returns)",
+                    seconds(e.value_ns));
+                break;
+            case EngineEvent::Kind::step_reverted:
+                spdlog::warn(
+                    "the host's clock is back where it was before the unannounced step of "
+                    "{:+.6f} s: a transient, of which chrony saw nothing; feeding resumes",
+                    seconds(e.value_ns));
+                break;
+            case EngineEvent::Kind::step_accepted:
+                spdlog::warn(
+                    "the unannounced step has held for {} s: following the host's new clock",
+                    seconds(e.value_ns));
+                break;
+            case EngineEvent::Kind::step_moved:
+                if (uint64_t suppressed = 0;
+                    log_limiter_.allow("step-moved", now_mono_ns, suppressed)) {
+                    spdlog::warn(
+                        "the host's clock moved again ({:+.6f} s) during the probation of an "
+                        "unannounced step: the probation starts over",
+                        seconds(e.value_ns));
+                }
+                break;
+            case EngineEvent::Kind::guest_clock_stepped:
+                spdlog::info(
+                    "the system clock was stepped by {:+.6f} s: restarting the filter "
+                    "(the host's clock is not disrupted)",
+                    seconds(e.value_ns));
+                break;
+            case EngineEvent::Kind::system_clock_slewed:
+                spdlog::info(
+                    "the offset moved by {:+.6f} s against CLOCK_REALTIME but not against "
+                    "CLOCK_MONOTONIC_RAW: the system clock was slewed (chrony), the host's "
+                    "clock did not step; restarting the filter",
+                    seconds(e.value_ns));
+                break;
+            case EngineEvent::Kind::feeding_resumed:
+                spdlog::info("{}feeding chrony, starting with a burst of the {}first sample",
+                             e.after_disruption ? "hold-off over: " : "",
+                             e.after_disruption ? "new clock's " : "");
+                break;
+            case EngineEvent::Kind::chrony_not_reset:
+                spdlog::warn(
+                    "chrony was not reset: it may mix the old clock with the new for a while");
+                break;
+        }
+    }
+}
+
 void Pipeline::remember(const Sample& sample, bool sent) {
-    recent_.push_back({sample.time_ns, sample.offset_ns, sample.delay_ns, sample.error_ns, sent});
+    recent_.push({sample.time_ns, sample.offset_ns, sample.delay_ns, sample.error_ns, sent});
     // Here, where a record is made: a poll that made none logs no (stale) sample.
     spdlog::debug("sample offset {:+.1f} ns delay {} ns error {} ns{}", sample.offset_ns,
                   sample.delay_ns, sample.error_ns, sent ? "" : " (held back)");
-    if (recent_.size() > kRecentSamples) recent_.pop_front();
 }
 
-void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns) {
-    // A marker change, a suspend or an operator explains the change: no probation.
-    if (disruption.cause != Disruption::Cause::step) step_guard_.clear();
-    last_trusted_.reset();
-    ++disruptions_.count;
-    disruptions_.last_time_ns = now_real_ns;
-    disruptions_.last_cause = to_string(disruption.cause);
-    spdlog::warn(
-        "disruption ({}): {}; discarding calibration, resetting chrony; the new clock's first "
-        "sample follows as a burst",
-        to_string(disruption.cause), disruption.detail);
-    // Every sample taken before this point belongs to the old clock.
-    filter_->reset();
-    slew_.reset();
-    held_.reset();
-    HoldOff::Actions actions = holdoff_.start(now_mono_ns);
-    if (actions.reset_chrony && chrony_.enabled()) {
-        // A datagram of the old clock still queued would reach chrony after its reset.
-        if (!sink_.wait_read(kOldSamplesReadNs)) {
-            spdlog::warn("chronyd has not read the last samples of the old clock in {} ms",
-                         kOldSamplesReadNs / 1'000'000);
-        }
-        chrony_.reset_sources(std::string("disruption: ") + to_string(disruption.cause));
-    } else {
-        holdoff_.reset_done();  // nothing to wait for
+void Pipeline::carry_out(const Engine::Outcome& out, const PollClocks& clocks, bool after_poll,
+                         bool update_sinks) {
+    if (out.reset_chrony) {
+        // The sink of the old clock's last datagrams is drained by the resetter before
+        // chronyc runs (a datagram still queued would reach chrony after its reset).
+        chrony_.request_reset(std::string("disruption: ") +
+                              to_string(engine_.disruptions().last_cause));
     }
-    set_state(DaemonState::holdoff, "disruption",
-              std::string("disruption (") + to_string(disruption.cause) + "): " + disruption.detail,
-              now_mono_ns);
-}
-
-void Pipeline::disrupt_from_data(const Disruption& disruption, const Batch& batch,
-                                 const PollClocks& clocks) {
-    const std::optional<Estimate> reference = last_trusted_;
-    disrupt(disruption, clocks.mono_ns, clocks.real_ns);
-    if (disruption.cause != Disruption::Cause::step) return;
-    const std::optional<BatchOffset> now = batch_offset(batch);
-    if (!now) return;
-    step_guard_.start(reference, *now, clocks.mono_ns);
-    spdlog::warn(
-        "no disruption marker announced the step: the new clock is on probation for "
-        "{} s (followed if it holds, dropped if it returns)",
-        static_cast<double>(step_guard_.options().probation_ns) / 1e9);
-}
-
-bool Pipeline::admit(const Batch& batch, const PollClocks& clocks) {
-    if (std::optional<Implausible> implausible =
-            gates_.check(batch, clocks.real_ns, clocks.raw_ns)) {
-        set_state(DaemonState::unusable, "implausible/" + implausible->gate, implausible->reason(),
-                  clocks.mono_ns);
-        return false;
-    }
-    if (!step_guard_.active()) return true;
-    const std::optional<BatchOffset> now = batch_offset(batch);
-    if (!now) return true;  // the filter says what is wrong with the batch
-    const double step_s = step_guard_.step_ns() / 1e9;
-    const StepGuard::Observation seen = step_guard_.observe(*now, clocks.mono_ns);
-    switch (seen.verdict) {
-        case StepGuard::Verdict::reverted:
-            spdlog::warn(
-                "the host's clock is back where it was before the unannounced step of "
-                "{:+.6f} s: a transient, of which chrony saw nothing; feeding resumes",
-                step_s);
-            filter_->reset();
-            if (detector_) detector_->reset();
-            return true;
-        case StepGuard::Verdict::accepted:
-            spdlog::warn("the unannounced step has held for {} s: following the host's new clock",
-                         static_cast<double>(step_guard_.options().probation_ns) / 1e9);
-            return true;
-        case StepGuard::Verdict::moved:
-            if (uint64_t suppressed = 0;
-                log_limiter_.allow("step-moved", clocks.mono_ns, suppressed)) {
-                spdlog::warn(
-                    "the host's clock moved again ({:+.6f} s) during the probation of an "
-                    "unannounced step: the probation starts over",
-                    seen.residual_ns / 1e9);
+    log_events(out, clocks.mono_ns);
+    SinkUpdate update;
+    update.now_mono_ns = clocks.mono_ns;
+    update.now_real_ns = clocks.real_ns;
+    update.now_coarse_mono_ns = clocks.coarse_mono_ns;
+    if (out.sample && out.copies > 0) {
+        update.sample = &*out.sample;
+        update.copies = out.copies;
+        bool ok = true;
+        for (Sink* sink : sinks_) {
+            if (!sink->feeds_clock()) break;
+            Status sent = sink->deliver(update);
+            if (!sent && ok) {
+                ok = false;
+                delivery_error_ = sink->status().name + ": " + sent.error().message;
             }
-            break;
-        case StepGuard::Verdict::hold:
-        case StepGuard::Verdict::idle:
-            break;
+        }
+        log_events(engine_.delivered(ok, ok ? std::string_view() : delivery_error_, clocks.mono_ns),
+                   clocks.mono_ns);
+        remember(*out.sample, ok);
+        update.fed_clock = ok;
+    } else if (out.sample) {
+        remember(*out.sample, false);
     }
-    set_state(DaemonState::holdoff, "probation",
-              fmt::format("the host's clock stepped by {:+.6f} s with no disruption marker: not "
-                          "followed until it holds for {} s, returns, or the marker changes",
-                          step_s, static_cast<double>(step_guard_.options().probation_ns) / 1e9),
-              clocks.mono_ns);
-    return false;
+    apply_state(clocks.mono_ns);
+    if (!update_sinks) return;
+    update.state = state_;
+    update.disruptions = engine_.disruptions().count;
+    if (const auto& host = engine_.host()) update.disruption_marker = host->disruption_marker;
+    const std::optional<Estimate> estimate = engine_.estimate();
+    if (after_poll && engine_.poll_sample() && estimate) {
+        update.measured = &*engine_.poll_sample();
+        update.estimate = &*estimate;
+    }
+    for (Sink* sink : sinks_) {
+        if (sink->feeds_clock()) continue;
+        if (Status done = sink->deliver(update); !done) {
+            if (uint64_t suppressed = 0; log_limiter_.allow("sink", clocks.mono_ns, suppressed)) {
+                spdlog::warn("{}", done.error().message);
+            }
+        }
+    }
 }
 
 void Pipeline::attach_signal(Batch& batch, int64_t now_mono_ns) {
@@ -166,152 +272,16 @@ void Pipeline::attach_signal(Batch& batch, int64_t now_mono_ns) {
     }
 }
 
-bool Pipeline::check_host(const HostInfo& host, const PollClocks& clocks) {
-    if (host_ && host_->maintenance != host.maintenance && host.maintenance != Maintenance::none) {
-        spdlog::warn("host announces maintenance {}: a disruption is expected",
-                     host.maintenance == Maintenance::imminent ? "within about an hour"
-                                                               : "within about a day");
-    }
-    host_ = host;
-    if (auto disruption = monitor_.observe(host)) {
-        disrupt(*disruption, clocks.mono_ns, clocks.real_ns);
-        // The marker explains whatever the data showed; start the detectors afresh.
-        if (detector_) detector_->reset();
-    }
-    if (host.clock_status == ClockStatus::unreliable) {
-        set_state(DaemonState::unusable, "host-status", "host says its clock is unreliable",
-                  clocks.mono_ns);
-        return false;
-    }
-    return true;
-}
-
 void Pipeline::poll(const PollClocks& clocks) {
-    const int64_t now_mono_ns = clocks.mono_ns;
-    ++polls_;
-    last_poll_completed_ = false;
-    holdoff_.tick(now_mono_ns);
-    poll_sample_.reset();
-    if (detector_) {
-        if (auto d = detector_->observe_clocks(clocks.mono_ns, clocks.boottime_ns,
-                                               clocks.mono_after_ns)) {
-            disrupt(*d, now_mono_ns, clocks.real_ns);
-        }
-    }
-    if (auto step = guest_steps_.observe(clocks.mono_ns, clocks.real_ns, clocks.mono_after_ns)) {
-        // The guest's own clock was stepped (chrony's makestep, an operator): every offset
-        // moved by the opposite amount, the host's clock did not. No disruption; the
-        // filter's window is of the old timescale and starts afresh.
-        spdlog::info(
-            "the system clock was stepped by {:+.6f} s: restarting the filter "
-            "(the host's clock is not disrupted)",
-            static_cast<double>(*step) / 1e9);
-        filter_->reset();
-        if (detector_) detector_->reset();
-        step_guard_.shift(-static_cast<double>(*step));
-        last_trusted_.reset();
-    }
-
     Result<Batch> batch = source_->poll(config_.source.readings);
     if (!batch) {
-        set_state(DaemonState::no_source, "source",
-                  "cannot read " + source_->describe() + ": " + batch.error().message, now_mono_ns);
+        carry_out(engine_.poll_failed(clocks, batch.error().message), clocks, true, true);
         return;
     }
-    last_poll_completed_ = true;
     if (batch->host) host_from_source_ = true;
-    attach_signal(*batch, now_mono_ns);
+    attach_signal(*batch, clocks.mono_ns);
     if (batch_recorder_) batch_recorder_(*batch);
-    if (batch->host && !check_host(*batch->host, clocks)) return;
-    if (!batch->unusable_reason.empty()) {
-        set_state(DaemonState::unusable, "page", batch->unusable_reason, now_mono_ns);
-        return;
-    }
-    if (!admit(*batch, clocks)) return;
-    if (const std::optional<BatchOffset> offset = batch_offset(*batch)) {
-        slew_.observe(clocks.raw_ns, clocks.real_ns, offset->offset_ns);
-    }
-
-    const std::optional<Estimate> before = filter_->estimate();
-    // Samples taken during hold-off are already of the new clock: the filter learns
-    // from them, chrony does not see them until its own reset has taken effect.
-    Result<Sample> sample = filter_->process(*batch);
-    if (!sample) {
-        ++samples_rejected_;
-        set_state(DaemonState::degraded, "filter", sample.error().message, now_mono_ns);
-        return;
-    }
-    if (batch->host) sample->leap = batch->host->leap;
-    if (detector_) {
-        DataDisruptionDetector::SampleVerdict verdict;
-        if (auto step_ns = filter_->confirmed_step_ns()) {
-            // A filter that confirms steps itself rejected the step's first sample and
-            // has restarted its model, so the step detector never saw the step and the
-            // estimate is a new one: the detectors judge the filter's verdict instead.
-            verdict.disruption = detector_->observe_confirmed_step(*step_ns);
-        } else {
-            verdict = detector_->observe_sample(*sample, before);
-            if (!verdict.disruption) {
-                if (auto after = filter_->estimate()) {
-                    verdict.disruption = detector_->observe_estimate(*after);
-                }
-            }
-        }
-        if (verdict.disruption && verdict.disruption->cause == Disruption::Cause::step) {
-            if (const auto step_ns = filter_->confirmed_step_ns();
-                step_ns && slew_.explains(*step_ns)) {
-                // Seen in a guest disciplined by chrony right after a loadvm: a 0.6-ms slew
-                // within one poll. The host's clock did not move; the filter's window is of
-                // the old timescale and starts afresh, as after a step of the guest's clock.
-                spdlog::info(
-                    "the offset moved by {:+.6f} s against CLOCK_REALTIME but not against "
-                    "CLOCK_MONOTONIC_RAW: the system clock was slewed (chrony), the host's "
-                    "clock did not step; restarting the filter",
-                    *step_ns / 1e9);
-                filter_->reset();
-                detector_->reset();
-                last_trusted_.reset();
-                ++samples_rejected_;
-                return;
-            }
-        }
-        if (verdict.disruption) {
-            disrupt_from_data(*verdict.disruption, *batch, clocks);
-            return;
-        }
-        if (!verdict.trustworthy) {
-            // Far off the model: a step or a spike; the next poll tells which.
-            ++samples_rejected_;
-            remember(*sample, false);
-            return;
-        }
-    }
-    last_trusted_ = filter_->estimate();
-    poll_sample_ = *sample;
-    if (holdoff_.holding()) {
-        // chrony's reset is still running and would drop it: kept for the burst.
-        held_ = *sample;
-        remember(*sample, false);
-        return;
-    }
-    if (holdoff_.wants_burst()) {
-        send_burst(*sample, now_mono_ns);
-        return;
-    }
-    if (!holdoff_.feeding()) {
-        remember(*sample, false);
-        return;
-    }
-
-    Status sent = sink_.send(*sample, now_mono_ns);
-    remember(*sample, sent.ok());
-    if (!sent) {
-        set_state(DaemonState::degraded, "chrony", "chrony: " + sent.error().message, now_mono_ns);
-        return;
-    }
-    ++samples_sent_;
-    last_sent_mono_ns_ = now_mono_ns;
-    feeding_state(now_mono_ns);
+    carry_out(engine_.poll(clocks, *batch), clocks, true, true);
 }
 
 bool Pipeline::watch(const PollClocks& clocks) {
@@ -323,50 +293,31 @@ bool Pipeline::watch(const PollClocks& clocks) {
         if (Result<Batch> b = source_->poll(1); b && b->host) host = *b->host;
     }
     if (!host) return false;  // the next poll reports the failure
-    const uint64_t before = disruptions_.count;
-    check_host(*host, clocks);
-    return disruptions_.count != before;
+    const Engine::Outcome& out = engine_.observe_host(*host, clocks);
+    const bool disrupted = out.disrupted;
+    // A disruption: readers of the sinks see it at once.
+    carry_out(out, clocks, false, disrupted);
+    return disrupted;
 }
 
 void Pipeline::chrony_reset_done(bool ok, int64_t now_mono_ns) {
-    if (!holdoff_.holding()) return;
-    if (!ok)
-        spdlog::warn("chrony was not reset: it may mix the old clock with the new for a while");
-    holdoff_.reset_done();
-    std::optional<Sample> held = std::move(held_);
-    held_.reset();
-    if (held) send_burst(*held, now_mono_ns);
+    PollClocks clocks;
+    clocks.mono_ns = now_mono_ns;
+    const Engine::Outcome& out = engine_.chrony_reset_done(ok);
+    carry_out(out, clocks, false, out.copies > 0);
 }
 
-void Pipeline::send_burst(const Sample& sample, int64_t now_mono_ns) {
-    Status sent = Ok{};
-    for (int k = 0; k < HoldOff::kBurstSamples && sent; ++k) {
-        sent = sink_.send(HoldOff::burst_copy(sample, k, HoldOff::kBurstSamples), now_mono_ns);
-    }
-    HoldOff::Actions actions = holdoff_.burst_sent(now_mono_ns, sent.ok());
-    if (actions.resumed) {
-        spdlog::info("{}feeding chrony, starting with a burst of the {}first sample",
-                     disruptions_.count > 0 ? "hold-off over: " : "",
-                     disruptions_.count > 0 ? "new clock's " : "");
-    }
-    remember(sample, sent.ok());
-    if (!sent) {
-        set_state(DaemonState::degraded, "chrony", "chrony: " + sent.error().message, now_mono_ns);
-        return;
-    }
-    ++samples_sent_;
-    last_sent_mono_ns_ = now_mono_ns;
-    feeding_state(now_mono_ns);
+void Pipeline::disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns) {
+    PollClocks clocks;
+    clocks.mono_ns = now_mono_ns;
+    clocks.real_ns = now_real_ns;
+    carry_out(engine_.disrupt(std::move(disruption), now_mono_ns, now_real_ns), clocks, false,
+              false);
 }
 
-void Pipeline::feeding_state(int64_t now_mono_ns) {
-    if (holdoff_.active() && disruptions_.count > 0) {
-        set_state(DaemonState::holdoff, "recovering",
-                  "feeding the new clock; chrony is selecting it again", now_mono_ns);
-        return;
-    }
-    set_state(DaemonState::ok, "feeding", "feeding chrony from " + source_->describe(),
-              now_mono_ns);
+void Pipeline::report_no_source(std::string_view reason, int64_t now_mono_ns) {
+    engine_.report_no_source(reason);
+    apply_state(now_mono_ns);
 }
 
 }  // namespace vmrefclock

@@ -1,75 +1,53 @@
-// One poll of the data flow: source -> selector -> estimator -> chrony, with the
-// disruption response. Driven by the event loop; owns no fds itself.
+// One poll of the data flow: source -> engine (filter/engine.h) -> sinks, and the
+// engine's other inputs: the host's signal between polls, an operator's reset, chrony's
+// reset done. Reads no clocks and owns no fds; it carries the engine's outcomes to the
+// sinks and to chrony's reset, and formats and logs what the engine decided.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/log_limiter.h"
-#include "filter/data_disruption_detector.h"
-#include "filter/disruption_monitor.h"
-#include "filter/holdoff.h"
-#include "filter/plausibility.h"
-#include "filter/sample_filter.h"
-#include "filter/step_guard.h"
-#include "filter/system_clock_slew.h"
+#include "filter/engine.h"
+#include "filter/sink.h"
 #include "ipc/status/status.h"
 #include "sources/source.h"
 #include "sources/source_plan.h"
 
 namespace vmrefclock {
 
-// Where samples go (chrony's SOCK refclock in production).
-class SampleSink {
+// The last samples made, newest last; a ring of fixed capacity (no allocation once made).
+class RecentSamples {
   public:
-    virtual ~SampleSink() = default;
-    virtual Status send(const Sample& sample, int64_t now_mono_ns) = 0;
-    // True once chronyd has read every datagram sent (waiting at most timeout_ns).
-    virtual bool wait_read(int64_t timeout_ns) {
-        (void)timeout_ns;
-        return true;
-    }
-    virtual bool connected() const = 0;
-    virtual std::string last_error() const = 0;
+    explicit RecentSamples(size_t capacity) : ring_(capacity) {}
+    void push(const SampleRecord& record);
+    size_t size() const { return size_; }
+    bool empty() const { return size_ == 0; }
+    const SampleRecord& back() const { return at(size_ - 1); }
+    // The last n (at most size()), oldest first.
+    std::vector<SampleRecord> last(size_t n) const;
+
+  private:
+    const SampleRecord& at(size_t i) const { return ring_[(start_ + i) % ring_.size()]; }
+    std::vector<SampleRecord> ring_;
+    size_t start_ = 0;
+    size_t size_ = 0;
 };
 
-// Who tells chrony to drop its measurements ("chronyc reset sources").
-class ChronyResetter {
-  public:
-    virtual ~ChronyResetter() = default;
-    virtual bool enabled() const = 0;
-    // Starts the reset; the owner calls Pipeline::chrony_reset_done when it is done.
-    virtual void reset_sources(const std::string& reason) = 0;
-};
-
-struct DisruptionRecord {
-    uint64_t count = 0;
-    int64_t last_time_ns = 0;  // CLOCK_REALTIME
-    std::string last_cause;
-};
-
-// The clocks read at the start of a poll (the pipeline itself reads none).
-// BOOTTIME and REALTIME are read between two MONOTONIC reads so a suspend shows as a
-// jump of BOOTTIME - MONOTONIC, and a step of the guest's clock as a jump of
-// REALTIME - MONOTONIC, each with a known bracket.
-struct PollClocks {
-    int64_t mono_ns = 0;
-    int64_t boottime_ns = 0;
-    int64_t mono_after_ns = 0;
-    int64_t real_ns = 0;
-    int64_t raw_ns = 0;  // CLOCK_MONOTONIC_RAW, read last; 0 = not read
-};
+// The engine's options as the configuration sets them.
+EngineOptions engine_options(const Config& config, bool chrony_reset);
 
 class Pipeline {
   public:
+    // `sinks` outlive the pipeline; the clock sinks (chrony) are served first.
     Pipeline(const Config& config, SourceSet sources, std::unique_ptr<SampleFilter> filter,
-             SampleSink& sink, ChronyResetter& chrony);
+             std::vector<Sink*> sinks, ChronyResetter& chrony);
 
     void poll(const PollClocks& clocks);
     // Between polls: reads only the host's disruption signal (the vmclock page) and, on a
@@ -91,26 +69,24 @@ class Pipeline {
     void chrony_reset_done(bool ok, int64_t now_mono_ns);
     // An operator's or a detector's disruption (same response as a marker change).
     void disrupt(Disruption disruption, int64_t now_mono_ns, int64_t now_real_ns);
-
     // No time source at all (the daemon is looking for one): the state says why.
-    void report_no_source(std::string reason, int64_t now_mono_ns) {
-        set_state(DaemonState::no_source, "discovery", std::move(reason), now_mono_ns);
-    }
+    void report_no_source(std::string_view reason, int64_t now_mono_ns);
 
     DaemonState state() const { return state_; }
     const std::string& reason() const { return reason_; }
-    std::optional<Estimate> estimate() const { return filter_->estimate(); }
-    int samples_in_window() const { return filter_->samples_in_window(); }
-    const std::optional<HostInfo>& host() const { return host_; }
-    const DisruptionRecord& disruptions() const { return disruptions_; }
-    const std::deque<SampleRecord>& recent() const { return recent_; }
-    uint64_t polls() const { return polls_; }
-    uint64_t samples_sent() const { return samples_sent_; }
-    uint64_t samples_rejected() const { return samples_rejected_; }
-    std::optional<int64_t> last_sent_mono_ns() const { return last_sent_mono_ns_; }
+    std::optional<Estimate> estimate() const { return engine_.estimate(); }
+    int samples_in_window() const { return engine_.samples_in_window(); }
+    const std::optional<HostInfo>& host() const { return engine_.host(); }
+    const DisruptionRecord& disruptions() const { return engine_.disruptions(); }
+    const RecentSamples& recent() const { return recent_; }
+    uint64_t polls() const { return engine_.polls(); }
+    uint64_t samples_sent() const { return engine_.samples_sent(); }
+    uint64_t samples_rejected() const { return engine_.samples_rejected(); }
+    std::optional<int64_t> last_sent_mono_ns() const { return engine_.last_sent_mono_ns(); }
     std::string source_description() const { return source_->describe(); }
     std::string source_method() const { return source_->method_name(); }
     const std::string& disruption_signal() const { return disruption_signal_; }
+    const std::vector<Sink*>& sinks() const { return sinks_; }
     // Called with every batch read, host metadata attached, before any verdict on it
     // ([source] record).
     void set_batch_recorder(std::function<void(const Batch&)> recorder) {
@@ -118,68 +94,43 @@ class Pipeline {
     }
     // The poll interval to use now: the configured one, faster while chrony recovers.
     int64_t sampling_interval_ns(int64_t configured_ns) const {
-        return holdoff_.sampling_interval_ns(configured_ns);
+        return engine_.sampling_interval_ns(configured_ns);
     }
     // True when the last poll completed (a batch was read, whatever its verdict).
-    bool last_poll_completed() const { return last_poll_completed_; }
-    // The sample the last poll produced and trusted: sent, or held back by the hold-off
-    // only (a measurement of the new clock all the same).
-    const std::optional<Sample>& poll_sample() const { return poll_sample_; }
+    bool last_poll_completed() const { return engine_.last_poll_completed(); }
+    const std::optional<Sample>& poll_sample() const { return engine_.poll_sample(); }
 
   private:
+    // Delivers the outcome's sample to the clock sinks, tells the engine, logs, takes
+    // the state; then, when `update_sinks`, the other sinks see the result.
+    void carry_out(const Engine::Outcome& out, const PollClocks& clocks, bool after_poll,
+                   bool update_sinks);
+    void log_events(const Engine::Outcome& out, int64_t now_mono_ns);
+    void apply_state(int64_t now_mono_ns);
     // `cause` is a stable key for the log limiter ("chrony", "source", ...): the reason
     // text may carry numbers that change from poll to poll, the cause does not.
     void set_state(DaemonState state, std::string_view cause, std::string reason,
                    int64_t now_mono_ns);
     void attach_signal(Batch& batch, int64_t now_mono_ns);
-    // False when a disruption was handled and this poll has nothing more to do.
-    bool check_host(const HostInfo& host, const PollClocks& clocks);
-    // The plausibility gates and an unannounced step's probation: false when the batch
-    // must not reach the filter (the state says why).
-    bool admit(const Batch& batch, const PollClocks& clocks);
-    // A disruption found in the data; a step also starts its probation.
-    void disrupt_from_data(const Disruption& disruption, const Batch& batch,
-                           const PollClocks& clocks);
     void remember(const Sample& sample, bool sent);
-    // Sends the first sample after a start or disruption as a burst (see HoldOff).
-    void send_burst(const Sample& sample, int64_t now_mono_ns);
-    // The newest sample of the new clock while chrony's reset runs.
-    std::optional<Sample> held_;
-    void feeding_state(int64_t now_mono_ns);
 
     const Config config_;
     std::unique_ptr<Source> source_;
     std::unique_ptr<HostSignal> signal_;
     std::string disruption_signal_;
-    std::optional<DataDisruptionDetector> detector_;
-    PlausibilityGates gates_;
-    StepGuard step_guard_;
-    GuestStepWatch guest_steps_;
-    SystemClockSlew slew_;  // a confirmed step that chrony's slew made, not the host
-    // The model as of the last sample the detectors trusted: what an unannounced step is
-    // measured from, and what a transient returns to.
-    std::optional<Estimate> last_trusted_;
-    std::unique_ptr<SampleFilter> filter_;
-    SampleSink& sink_;
+    std::vector<Sink*> sinks_;  // clock sinks first
     ChronyResetter& chrony_;
-    DisruptionMonitor monitor_;
-    HoldOff holdoff_;
+    Engine engine_;
     LogLimiter log_limiter_;
     bool problem_logged_ = false;  // the last bad state's warning was logged
 
+    EngineState applied_;  // the engine's state the reason was last made from
     DaemonState state_ = DaemonState::starting;
     std::string reason_ = "no sample sent yet";
-    std::optional<HostInfo> host_;
-    DisruptionRecord disruptions_;
-    std::deque<SampleRecord> recent_;
-    uint64_t polls_ = 0;
-    uint64_t samples_sent_ = 0;
-    uint64_t samples_rejected_ = 0;
-    std::optional<int64_t> last_sent_mono_ns_;
-    bool last_poll_completed_ = false;
+    std::string delivery_error_;
+    RecentSamples recent_;
     std::function<void(const Batch&)> batch_recorder_;
     bool host_from_source_ = false;  // the source's batches carry the page's host info
-    std::optional<Sample> poll_sample_;
 };
 
 }  // namespace vmrefclock

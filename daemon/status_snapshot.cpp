@@ -4,8 +4,7 @@
 
 namespace vmrefclock {
 
-StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& chrony,
-                              const SnapshotContext& context) {
+StatusSnapshot build_snapshot(const Pipeline& pipeline, const SnapshotContext& context) {
     StatusSnapshot s;
     s.state = pipeline.state();
     s.reason = pipeline.reason();
@@ -28,12 +27,19 @@ StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& ch
     s.disruptions.count = d.count;
     if (d.count > 0) {
         s.disruptions.last_time_ns = d.last_time_ns;
-        s.disruptions.last_cause = d.last_cause;
+        s.disruptions.last_cause = to_string(d.last_cause);
     }
     if (pipeline.host()) s.host = host_status_from(*pipeline.host());
-    s.chrony.socket = chrony.path();
-    s.chrony.connected = chrony.connected();
-    if (!chrony.last_error().empty()) s.chrony.last_error = chrony.last_error();
+    for (const Sink* sink : pipeline.sinks()) {
+        s.sinks.push_back(sink->status());
+        // The clock sink is also reported as `chrony`, as before the list.
+        if (sink->feeds_clock() && s.chrony.socket.empty()) {
+            const SinkStatus& chrony = s.sinks.back();
+            s.chrony.socket = chrony.target;
+            s.chrony.connected = chrony.healthy;
+            s.chrony.last_error = chrony.last_error;
+        }
+    }
     if (rusage usage{}; getrusage(RUSAGE_SELF, &usage) == 0) {
         auto seconds = [](const timeval& tv) {
             return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6;

@@ -1,11 +1,11 @@
-// The status socket's view of the running daemon, assembled from the pipeline.
+// The status socket's view of the running daemon, assembled from the pipeline and its
+// sinks.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
 #include "daemon/pipeline.h"
-#include "ipc/chrony/chrony_sock.h"
 #include "ipc/status/status.h"
 
 namespace vmrefclock {
@@ -17,7 +17,6 @@ struct SnapshotContext {
     int64_t now_mono_ns = 0;
 };
 
-StatusSnapshot build_snapshot(const Pipeline& pipeline, const ChronySockSink& chrony,
-                              const SnapshotContext& context);
+StatusSnapshot build_snapshot(const Pipeline& pipeline, const SnapshotContext& context);
 
 }  // namespace vmrefclock

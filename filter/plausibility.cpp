@@ -97,6 +97,12 @@ std::optional<Implausible> check_advancing(const Batch& batch, const Plausibilit
     return std::nullopt;
 }
 
+HostRateGate::HostRateGate(const PlausibilityOptions& options) : options_(options) {
+    const size_t n = static_cast<size_t>(std::max(options_.rate_intervals, 1)) + 1;
+    intervals_.reserve(n);
+    sorted_.reserve(n);
+}
+
 void HostRateGate::reset() {
     last_.reset();
     intervals_.clear();
@@ -129,14 +135,15 @@ std::optional<Implausible> HostRateGate::observe(const Batch& batch, int64_t rea
         if (uncertainty < options_.rate_bound_ppm * 1e-6 / 2) {
             intervals_.push_back({rate, uncertainty});
             while (static_cast<int>(intervals_.size()) > std::max(options_.rate_intervals, 1)) {
-                intervals_.pop_front();
+                intervals_.erase(intervals_.begin());
             }
         }
         last_ = p;
     }
     if (intervals_.empty()) return std::nullopt;
 
-    std::vector<Interval> sorted(intervals_.begin(), intervals_.end());
+    std::vector<Interval>& sorted = sorted_;
+    sorted.assign(intervals_.begin(), intervals_.end());
     std::sort(sorted.begin(), sorted.end(),
               [](const Interval& a, const Interval& b) { return a.rate < b.rate; });
     const Interval& median = sorted[(sorted.size() - 1) / 2];

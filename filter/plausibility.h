@@ -34,9 +34,9 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "filter/types.h"
 
@@ -68,7 +68,7 @@ std::optional<Implausible> check_advancing(const Batch& batch, const Plausibilit
 // The host-rate gate: needs the history of earlier polls.
 class HostRateGate {
   public:
-    explicit HostRateGate(const PlausibilityOptions& options = {}) : options_(options) {}
+    explicit HostRateGate(const PlausibilityOptions& options = {});
     // real_ns, raw_ns: CLOCK_REALTIME and CLOCK_MONOTONIC_RAW read together at this poll
     // (raw_ns 0: not read, no verdict). The lowest-delay reading stands for the batch.
     std::optional<Implausible> observe(const Batch& batch, int64_t real_ns, int64_t raw_ns);
@@ -86,7 +86,8 @@ class HostRateGate {
     };
     PlausibilityOptions options_;
     std::optional<Point> last_;
-    std::deque<Interval> intervals_;
+    std::vector<Interval> intervals_;  // oldest first; capacity reserved once
+    std::vector<Interval> sorted_;     // scratch for the median
 };
 
 // Every gate in the order above; the first that refuses names the reason. A batch another

@@ -6,8 +6,8 @@
 
 namespace vmrefclock {
 
-std::optional<BatchOffset> batch_offset(const Batch& batch) {
-    std::vector<BatchOffset> all;
+std::optional<BatchOffset> batch_offset(const Batch& batch, std::vector<BatchOffset>& all) {
+    all.clear();
     all.reserve(batch.readings.size());
     for (const Reading& r : batch.readings) {
         if (r.sys_post_ns < r.sys_pre_ns) continue;

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "filter/types.h"
 
@@ -32,7 +33,8 @@ struct BatchOffset {
     int64_t time_ns = 0;  // system time of that reading
     double offset_ns = 0;
 };
-std::optional<BatchOffset> batch_offset(const Batch& batch);
+// `scratch` is reused from call to call, so a caller that keeps it allocates nothing.
+std::optional<BatchOffset> batch_offset(const Batch& batch, std::vector<BatchOffset>& scratch);
 
 struct StepGuardOptions {
     int64_t probation_ns = 30'000'000'000;

@@ -46,7 +46,31 @@ ChronyControl::ChronyControl(EventLoop& loop, std::string chronyc, std::string c
       control_socket_(std::move(control_socket)),
       timeout_ns_(timeout_ns),
       timeout_timer_(loop, [this] { on_timeout(); }),
-      deferred_report_(loop, [this] { report_spawn_failure(); }) {}
+      deferred_report_(loop, [this] { report_spawn_failure(); }),
+      request_timer_(loop, [this] { on_request(); }) {}
+
+void ChronyControl::request_reset(std::string_view reason) {
+    requested_reason_.assign(reason);
+    if (requested_) return;
+    requested_ = true;
+    drain_waited_ns_ = 0;
+    if (!request_timer_.arm(1, 0)) on_request();
+}
+
+void ChronyControl::on_request() {
+    if (!requested_) return;
+    if (drained_ && !drained_()) {
+        if (drain_waited_ns_ < kDrainWaitNs && request_timer_.arm(kDrainPollNs, 0)) {
+            drain_waited_ns_ += kDrainPollNs;
+            return;
+        }
+        spdlog::warn("chronyd has not read the last samples of the old clock in {} ms",
+                     kDrainWaitNs / 1'000'000);
+    }
+    requested_ = false;
+    reset_sources(std::move(requested_reason_));
+    requested_reason_.clear();
+}
 
 ChronyControl::~ChronyControl() {
     if (pid_ > 0) {

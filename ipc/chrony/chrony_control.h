@@ -8,21 +8,27 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "filter/sink.h"
 #include "ipc/sys/event_loop.h"
 
 namespace vmrefclock {
 
-class ChronyControl {
+class ChronyControl final : public ChronyResetter {
   public:
     static constexpr int64_t kDefaultTimeoutNs = 5'000'000'000;
+    // How long a requested reset waits for the old clock's samples to be read, and how
+    // often it looks.
+    static constexpr int64_t kDrainWaitNs = 100'000'000;
+    static constexpr int64_t kDrainPollNs = 1'000'000;
     static constexpr size_t kMaxOutputBytes = 4096;
 
     ChronyControl(EventLoop& loop, std::string chronyc, std::string control_socket,
                   int64_t timeout_ns = kDefaultTimeoutNs);
     // Kills (SIGKILL) and reaps a chronyc still running: no zombie, no orphan.
-    ~ChronyControl();
+    ~ChronyControl() override;
     ChronyControl(const ChronyControl&) = delete;
     ChronyControl& operator=(const ChronyControl&) = delete;
 
@@ -31,7 +37,16 @@ class ChronyControl {
     void set_options(std::vector<std::string> options) { options_ = std::move(options); }
 
     // False when control_socket is empty: reset_sources() then does nothing.
-    bool enabled() const { return !control_socket_.empty(); }
+    bool enabled() const override { return !control_socket_.empty(); }
+
+    // ChronyResetter: reset_sources() from the loop, right after the current handler
+    // (spawning chronyc blocks for its exec; the disruption's other effects should not
+    // wait for it), once `drained` (set_drained) says chronyd has read the old clock's
+    // last samples: one still queued would reach chrony after its reset. Asks every
+    // kDrainPollNs, for at most kDrainWaitNs; never blocks the loop. Requests made while
+    // one waits collapse into it.
+    void request_reset(std::string_view reason) override;
+    void set_drained(std::function<bool()> drained) { drained_ = std::move(drained); }
 
     // Starts chronyc and returns at once. While one runs, further requests collapse
     // into a single queued run (a reset after the current one covers them all).
@@ -50,6 +65,7 @@ class ChronyControl {
     pid_t child_pid() const { return pid_; }  // -1 when none runs; for tests
 
   private:
+    void on_request();
     void start();
     void on_output();
     void on_exit();
@@ -77,6 +93,11 @@ class ChronyControl {
     Timer timeout_timer_;
     // Reports a spawn failure from the loop rather than from inside reset_sources().
     Timer deferred_report_;
+    std::function<bool()> drained_;
+    std::string requested_reason_;
+    bool requested_ = false;
+    int64_t drain_waited_ns_ = 0;
+    Timer request_timer_;
 };
 
 }  // namespace vmrefclock

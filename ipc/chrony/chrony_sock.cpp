@@ -11,7 +11,6 @@
 #include <cstring>
 
 #include "ipc/sys/unix_address.h"
-#include "sources/system_clock.h"
 
 namespace vmrefclock {
 
@@ -168,15 +167,25 @@ Status ChronySockSink::send(const Sample& sample, int64_t now_mono_ns) {
     return fail(make_error("unreachable"), now_mono_ns);
 }
 
-bool ChronySockSink::wait_read(int64_t timeout_ns) const {
-    const int64_t deadline_ns = read_clock_ns(CLOCK_MONOTONIC) + timeout_ns;
-    for (;;) {
-        int queued_bytes = 0;
-        if (fd_ < 0 || ioctl(fd_, SIOCOUTQ, &queued_bytes) != 0 || queued_bytes == 0) return true;
-        if (read_clock_ns(CLOCK_MONOTONIC) >= deadline_ns) return false;
-        timespec pause{0, 200'000};
-        nanosleep(&pause, nullptr);
-    }
+bool ChronySockSink::all_read() const {
+    int queued_bytes = 0;
+    return fd_ < 0 || ioctl(fd_, SIOCOUTQ, &queued_bytes) != 0 || queued_bytes == 0;
+}
+
+Status ChronySockSink::deliver(const SinkUpdate& update) {
+    return send_copies(update, [&](const Sample& s) { return send(s, update.now_mono_ns); });
+}
+
+SinkStatus ChronySockSink::status() const {
+    SinkStatus s;
+    s.name = "chrony";
+    s.target = path_;
+    s.state = connected() ? "connected" : backoff_ns_ != 0 ? "waiting for chronyd" : "not connected";
+    s.healthy = connected();
+    if (!last_error_.empty()) s.last_error = last_error_;
+    s.sent = sent_;
+    s.dropped = dropped_;
+    return s;
 }
 
 }  // namespace vmrefclock

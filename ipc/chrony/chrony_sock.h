@@ -9,6 +9,7 @@
 #include <string>
 
 #include "filter/result.h"
+#include "filter/sink.h"
 #include "filter/types.h"
 
 namespace vmrefclock {
@@ -33,7 +34,7 @@ inline constexpr int kSockSampleMagic = 0x534f434b;  // "SOCK"
 // under 1 ns, because it changes only by the clocks' relative frequency (ppm).
 SockSample to_sock_sample(const Sample& sample);
 
-class ChronySockSink {
+class ChronySockSink final : public Sink {
   public:
     static constexpr int64_t kMinBackoffNs = 500'000'000;
     static constexpr int64_t kMaxBackoffNs = 30'000'000'000;
@@ -42,7 +43,7 @@ class ChronySockSink {
     // daemon passes one chrony poll, so even without a socket watch a restarted chronyd
     // is found within a poll.
     explicit ChronySockSink(std::string socket_path, int64_t max_backoff_ns = kMaxBackoffNs);
-    ~ChronySockSink();
+    ~ChronySockSink() override;
     ChronySockSink(const ChronySockSink&) = delete;
     ChronySockSink& operator=(const ChronySockSink&) = delete;
 
@@ -59,11 +60,17 @@ class ChronySockSink {
     // Logs nothing above debug: the caller logs the failures it handles.
     Status send(const Sample& sample, int64_t now_mono_ns);
 
-    // Waits (sleeping, at most timeout_ns) until chronyd has read every datagram sent
-    // (SIOCOUTQ 0); true when it has, or when not connected (nothing is queued then).
-    // After a disruption no sample of the old clock may still be queued when chrony is
-    // reset, or it would reach chrony after the reset.
-    bool wait_read(int64_t timeout_ns) const;
+    // Sink: the update's sample, `copies` times (a burst: HoldOff::burst_copy), stopping
+    // at the first failure.
+    bool feeds_clock() const override { return true; }
+    Status deliver(const SinkUpdate& update) override;
+    SinkStatus status() const override;
+
+    // True when chronyd has read every datagram sent (SIOCOUTQ 0), or when not
+    // connected (nothing is queued then). Never waits: after a disruption the caller
+    // asks again from its loop until it is true (or it gives up), so that no sample of
+    // the old clock is still queued when chrony is reset.
+    bool all_read() const;
 
     // The socket's path was (re)created, e.g. by a restarted chronyd (seen through a
     // directory watch): ends the back-off, so the next send connects at once. True

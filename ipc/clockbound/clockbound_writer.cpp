@@ -155,7 +155,37 @@ void ClockBoundWriter::write_body(const vmr_cb_body& body) {
     __atomic_store_n(&segment_->generation, generation, __ATOMIC_RELEASE);
 }
 
+BoundInput bound_input(const SinkUpdate& update) {
+    BoundInput in;
+    in.fed_chrony = update.fed_clock;
+    in.now_coarse_mono_ns = update.now_coarse_mono_ns;
+    in.state = update.state;
+    in.disruptions = update.disruptions;
+    if (update.measured != nullptr && update.estimate != nullptr) {
+        const Estimate& estimate = *update.estimate;
+        BoundMeasurement m;
+        m.offset_ns = estimate.offset_ns;
+        m.error_ns = estimate.worst_case_bound_ns.value_or(estimate.error_bound_ns);
+        m.age_ns = update.now_real_ns - estimate.time_ns;
+        m.frequency_ppm = estimate.frequency_ppm;
+        m.frequency_stddev_ppm = estimate.frequency_stddev_ppm;
+        in.fresh = m;
+    }
+    in.disruption_marker = update.disruption_marker;
+    return in;
+}
+
+Status ClockBoundWriter::deliver(const SinkUpdate& update) {
+    publish(bound_input(update));
+    return Ok{};
+}
+
+SinkStatus ClockBoundWriter::status() const {
+    return SinkStatus{"clockbound", path_, "writing", true, std::nullopt, published_, std::nullopt};
+}
+
 void ClockBoundWriter::publish(const BoundInput& in) {
+    ++published_;
     TimeBoundInput t;
     t.now_coarse_mono_ns = in.now_coarse_mono_ns;
     t.coarse_resolution_ns = coarse_res_ns_;

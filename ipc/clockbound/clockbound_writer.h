@@ -2,8 +2,7 @@
 // v2 shared-memory segment (clockbound/clockbound_shm.h), once per poll, for
 // applications that read it with a ClockBound client or clockbound/clockbound_client.h.
 //
-// Self-contained and fed values only (no pipeline types beyond the daemon's state), so
-// it can become one entry of a list of sinks unchanged.
+// One entry of the daemon's list of sinks (filter/sink.h): fed values only.
 //
 // What is written, and why it holds: filter/time_bound.h. disruption_marker and
 // clock_disruption_support_enabled: the vmclock page's marker, when the daemon reads a page.
@@ -18,8 +17,8 @@
 
 #include "clockbound/clockbound_shm.h"
 #include "filter/result.h"
+#include "filter/sink.h"
 #include "filter/time_bound.h"
-#include "ipc/status/status.h"
 
 namespace vmrefclock {
 
@@ -32,7 +31,12 @@ struct BoundInput {
     std::optional<uint64_t> disruption_marker;  // the vmclock page's, when one is read
 };
 
-class ClockBoundWriter {
+// The segment's input from a sink update: a fresh bound when the poll produced a trusted
+// sample, from the model behind it with its hard (worst-case) bound rather than the
+// statistical one chrony is sent.
+BoundInput bound_input(const SinkUpdate& update);
+
+class ClockBoundWriter final : public Sink {
   public:
     static constexpr int64_t kVoidAfterNs = 1000'000'000'000;
     // A valid, unlocked segment younger than this is watched for kLiveWriterWatchNs
@@ -46,13 +50,17 @@ class ClockBoundWriter {
     // then marked version 2. Fails when another process holds the lock, or keeps
     // writing a recent segment without one (clockbound-d): it is never clobbered.
     static Result<std::unique_ptr<ClockBoundWriter>> open(const std::string& path);
-    ~ClockBoundWriter();
+    ~ClockBoundWriter() override;
     ClockBoundWriter(const ClockBoundWriter&) = delete;
     ClockBoundWriter& operator=(const ClockBoundWriter&) = delete;
 
     // One write of the segment. No allocation, no system call but the clock reads
     // already in `in`.
     void publish(const BoundInput& in);
+
+    // Sink: publish(bound_input(update)).
+    Status deliver(const SinkUpdate& update) override;
+    SinkStatus status() const override;
 
     bool warm_restart() const { return warm_; }
     const std::string& path() const { return path_; }
@@ -71,6 +79,7 @@ class ClockBoundWriter {
     int64_t coarse_res_ns_ = 0;
     vmr_cb_body last_{};
     TimeBound bound_;
+    uint64_t published_ = 0;
 };
 
 }  // namespace vmrefclock

@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "filter/engine_state.h"
+#include "filter/sink.h"
 #include "filter/types.h"
 #include "ipc/status/status_fields.h"
 
 namespace vmrefclock {
-
-enum class DaemonState { starting, ok, holdoff, degraded, unusable, no_source };
 
 // Words for enum values, in declaration order: the wire form and the Prometheus state
 // sets list them all.
@@ -137,6 +137,27 @@ constexpr auto fields_of(std::type_identity<ChronyStatus>) {
     };
 }
 
+// Each sink as filter/sink.h reports it, every sink the same way.
+constexpr auto fields_of(std::type_identity<SinkStatus>) {
+    using S = SinkStatus;
+    return std::tuple{
+        field("name", &S::name, Unit::none, "The sink.").labels_list_metrics("sink"),
+        field("target", &S::target, Unit::none, "Its socket or file.").text("at"),
+        field("state", &S::state, Unit::none, "What it is doing.").text("state"),
+        field("healthy", &S::healthy, Unit::none,
+              "1 when the sink is connected (chrony) or writing (clockbound).")
+            .gauge("sink_healthy"),
+        field("last_error", &S::last_error, Unit::none, "Its last error.").text("last error"),
+        field("sent", &S::sent, Unit::none, "Deliveries that reached the sink.")
+            .counter("sink_sent_total")
+            .text("sent"),
+        field("dropped", &S::dropped, Unit::none,
+              "Deliveries the sink dropped (chronyd's receive queue full).")
+            .counter("sink_dropped_total")
+            .text("dropped"),
+    };
+}
+
 struct StatusSnapshot {
     DaemonState state = DaemonState::starting;
     std::string reason;
@@ -154,6 +175,7 @@ struct StatusSnapshot {
     DisruptionStatus disruptions;
     std::optional<HostStatus> host;
     ChronyStatus chrony;
+    std::vector<SinkStatus> sinks;
     std::optional<double> cpu_seconds;
     double uptime_s = 0;
     std::string version;
@@ -196,6 +218,7 @@ constexpr auto fields_of(std::type_identity<StatusSnapshot>) {
         field("host", &S::host, Unit::none,
               "The host's view; null when the source publishes no host page (PTP)."),
         field("chrony", &S::chrony, Unit::none, "The chrony SOCK refclock sink."),
+        field("sinks", &S::sinks, Unit::none, "Every sink, the same way.").text("sink"),
         field("cpu_seconds", &S::cpu_seconds, Unit::s,
               "CPU time the daemon has used, user and system.")
             .counter("cpu_seconds_total")

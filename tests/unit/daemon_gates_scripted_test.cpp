@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "daemon/pipeline.h"
+#include "tests/support/fake_sinks.h"
 
 namespace vmrefclock {
 namespace {
@@ -61,24 +62,6 @@ class ScriptedSource : public Source {
     World& w_;
 };
 
-class Sink : public SampleSink {
-  public:
-    Status send(const Sample& s, int64_t) override {
-        sent.push_back(s);
-        return Ok{};
-    }
-    bool connected() const override { return true; }
-    std::string last_error() const override { return ""; }
-    std::vector<Sample> sent;
-};
-
-class Control : public ChronyResetter {
-  public:
-    bool enabled() const override { return true; }
-    void reset_sources(const std::string&) override { ++resets; }
-    int resets = 0;
-};
-
 class Scripted : public ::testing::Test {
   protected:
     void build(bool phc) {
@@ -87,8 +70,9 @@ class Scripted : public ::testing::Test {
         SourceSet sources;
         sources.type = phc ? SourceKind::ptp : SourceKind::vmclock;
         sources.time = std::make_unique<ScriptedSource>(world);
-        pipeline = std::make_unique<Pipeline>(
-            config, std::move(sources), std::move(*make_sample_filter("robust")), sink, control);
+        pipeline = std::make_unique<Pipeline>(config, std::move(sources),
+                                              std::move(*make_sample_filter("robust")),
+                                              std::vector<Sink*>{&sink}, control);
     }
     void poll(int n = 1) {
         for (int i = 0; i < n; ++i) {
@@ -103,8 +87,8 @@ class Scripted : public ::testing::Test {
 
     Config config;
     World world;
-    Sink sink;
-    Control control;
+    test::RecordingSink sink;
+    test::RecordingControl control;
     std::unique_ptr<Pipeline> pipeline;
 };
 
@@ -120,7 +104,7 @@ TEST_F(Scripted, GuestHoursOffIsTakenAndItsOwnStepIsNoDisruption) {
     world.guest_step_ns = 3 * 3600 * kSecond;
     poll(40);
     EXPECT_EQ(pipeline->disruptions().count, 0u);
-    EXPECT_EQ(control.resets, 0);
+    EXPECT_EQ(control.resets.size(), 0u);
     EXPECT_EQ(pipeline->state(), DaemonState::ok) << pipeline->reason();
     EXPECT_NEAR(sink.sent.back().offset_ns, 0, 1e3);
     // And back again by an hour (an operator): the same.
@@ -146,7 +130,7 @@ TEST_F(Scripted, ChronysFastSlewIsNoDisruption) {
         world.slew_ns -= 256'000;
         poll(20);
         EXPECT_EQ(pipeline->disruptions().count, 0u) << pipeline->reason();
-        EXPECT_EQ(control.resets, 0);
+        EXPECT_EQ(control.resets.size(), 0u);
         EXPECT_EQ(pipeline->state(), DaemonState::ok) << pipeline->reason();
         ASSERT_FALSE(sink.sent.empty());
         EXPECT_NEAR(sink.sent.back().offset_ns, -(615'352.0 - 256'000.0), 1e3);
@@ -161,7 +145,7 @@ TEST_F(Scripted, TheSameJumpOfTheHostsClockIsADisruption) {
     world.host_offset_ns -= 615'352;
     poll(6);
     EXPECT_EQ(pipeline->disruptions().count, 1u) << pipeline->reason();
-    EXPECT_EQ(pipeline->disruptions().last_cause, "step");
+    EXPECT_EQ(pipeline->disruptions().last_cause, Disruption::Cause::step);
 }
 
 TEST_F(Scripted, LockedChronySteeringAPageSourceRaisesNothing) {

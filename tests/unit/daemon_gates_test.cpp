@@ -11,6 +11,7 @@
 #include "daemon/pipeline.h"
 #include "sources/system_clock.h"
 #include "sources/vmclock/vmclock_source.h"
+#include "tests/support/fake_sinks.h"
 #include "tests/support/test_page.h"
 
 namespace vmrefclock {
@@ -20,23 +21,8 @@ using test::TestPage;
 
 constexpr int64_t kOffsetNs = 250'000;
 
-class RecordingSink : public SampleSink {
-  public:
-    Status send(const Sample& s, int64_t) override {
-        sent.push_back(s);
-        return Ok{};
-    }
-    bool connected() const override { return true; }
-    std::string last_error() const override { return ""; }
-    std::vector<Sample> sent;
-};
-
-class RecordingControl : public ChronyResetter {
-  public:
-    bool enabled() const override { return true; }
-    void reset_sources(const std::string& reason) override { resets.push_back(reason); }
-    std::vector<std::string> resets;
-};
+using test::RecordingControl;
+using test::RecordingSink;
 
 PollClocks read_clocks() {
     PollClocks c;
@@ -62,8 +48,9 @@ class PagePipeline : public ::testing::Test {
         auto source = VmclockSource::open(page.path());
         ASSERT_TRUE(source) << source.error().message;
         sources.time = std::move(*source);
-        pipeline = std::make_unique<Pipeline>(
-            config, std::move(sources), std::move(*make_sample_filter("robust")), sink, control);
+        pipeline = std::make_unique<Pipeline>(config, std::move(sources),
+                                              std::move(*make_sample_filter("robust")),
+                                              std::vector<Sink*>{&sink}, control);
     }
     // Each poll, then chronyc's answer to any reset it asked for (the daemon hands it
     // over from its event loop; here within the same poll).
@@ -119,7 +106,7 @@ TEST_F(PagePipeline, StepWithoutMarkerIsOneDisruptionAndFollowedAfterProbation) 
     page.write();
     poll(3);
     EXPECT_EQ(disruptions(), 1u);
-    EXPECT_EQ(pipeline->disruptions().last_cause, "step");
+    EXPECT_EQ(pipeline->disruptions().last_cause, Disruption::Cause::step);
     EXPECT_EQ(control.resets.size(), 1u);
     EXPECT_NE(pipeline->state(), DaemonState::ok);
     // Held on probation: nothing of the new clock is sent until it has held for 0.3 s.

@@ -10,6 +10,7 @@
 
 #include "daemon/pipeline.h"
 #include "ipc/chrony/chrony_sock.h"
+#include "tests/support/fake_sinks.h"
 #include "tests/support/temp_dir.h"
 
 namespace vmrefclock {
@@ -59,25 +60,8 @@ class ScriptedSource : public Source {
     int64_t& now_real_;
 };
 
-class RecordingSink : public SampleSink {
-  public:
-    Status send(const Sample& s, int64_t) override {
-        if (down) return make_error("connect: No such file or directory", 2);
-        sent.push_back(s);
-        return Ok{};
-    }
-    bool connected() const override { return !down; }
-    std::string last_error() const override { return down ? "down" : ""; }
-    std::vector<Sample> sent;
-    bool down = false;
-};
-
-class RecordingControl : public ChronyResetter {
-  public:
-    bool enabled() const override { return true; }
-    void reset_sources(const std::string& reason) override { resets.push_back(reason); }
-    std::vector<std::string> resets;
-};
+using test::RecordingControl;
+using test::RecordingSink;
 
 class PipelineTest : public ::testing::Test {
   protected:
@@ -91,8 +75,9 @@ class PipelineTest : public ::testing::Test {
         sources.type = phc_without_page ? SourceKind::ptp : SourceKind::vmclock;
         sources.time = std::make_unique<ScriptedSource>(host, now_real);
         sources.data_detectors = phc_without_page;
-        pipeline = std::make_unique<Pipeline>(
-            config, std::move(sources), std::move(*make_sample_filter(filter)), sink, control);
+        pipeline = std::make_unique<Pipeline>(config, std::move(sources),
+                                              std::move(*make_sample_filter(filter)),
+                                              std::vector<Sink*>{&sink}, control);
     }
     // One poll every 0.5 s of both clocks.
     void poll() {
@@ -137,7 +122,7 @@ TEST_F(PipelineTest, MarkerChangeResetsChronyThenBurstsTheNewClockOnceTheResetIs
     EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
     ASSERT_EQ(control.resets.size(), 1u);
     EXPECT_EQ(pipeline->disruptions().count, 1u);
-    EXPECT_EQ(pipeline->disruptions().last_cause, "marker");
+    EXPECT_EQ(pipeline->disruptions().last_cause, Disruption::Cause::marker);
     // Nothing reaches chrony while its reset runs: the reset would drop it.
     poll();
     EXPECT_EQ(sink.sent.size(), before);
@@ -251,28 +236,17 @@ class CapturedLog {
     std::shared_ptr<spdlog::logger> previous_;
 };
 
-class SockSinkForTest : public SampleSink {
-  public:
-    explicit SockSinkForTest(ChronySockSink& sink) : sink_(sink) {}
-    Status send(const Sample& s, int64_t now) override { return sink_.send(s, now); }
-    bool connected() const override { return sink_.connected(); }
-    std::string last_error() const override { return sink_.last_error(); }
-
-  private:
-    ChronySockSink& sink_;
-};
-
 // chronyd absent for 20 s, with the real sink and its back-off: one warning, not one per
 // poll or per change of the back-off's wait.
 TEST_F(PipelineTest, AbsentChronydCostsOneWarning) {
     test::TempDir dir("vmr-pipe");
     ChronySockSink chrony(dir.file("absent.sock"), 4 * kSecond);
-    SockSinkForTest adapter(chrony);
     SourceSet sources;
     sources.type = SourceKind::vmclock;
     sources.time = std::make_unique<ScriptedSource>(host, now_real);
-    pipeline = std::make_unique<Pipeline>(
-        config, std::move(sources), std::move(*make_sample_filter("basic")), adapter, control);
+    pipeline = std::make_unique<Pipeline>(config, std::move(sources),
+                                          std::move(*make_sample_filter("basic")),
+                                          std::vector<Sink*>{&chrony}, control);
     CapturedLog log;
     for (int i = 0; i < 40; ++i) poll();
     EXPECT_EQ(pipeline->state(), DaemonState::degraded);
@@ -315,7 +289,7 @@ TEST_P(PhcWithoutPage, DetectsAMasterClockStepFromTheDataWithinTwoPolls) {
     poll();
     poll();
     EXPECT_EQ(pipeline->disruptions().count, 1u);
-    EXPECT_EQ(pipeline->disruptions().last_cause, "step");
+    EXPECT_EQ(pipeline->disruptions().last_cause, Disruption::Cause::step);
     EXPECT_EQ(pipeline->state(), DaemonState::holdoff);
     EXPECT_EQ(control.resets.size(), 1u);
     // The stepped samples never reached chrony as if they were of the old clock.

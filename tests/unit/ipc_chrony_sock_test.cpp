@@ -339,21 +339,32 @@ TEST_F(ChronySockSinkTest, FullQueueDropsSampleAndKeepsConnection) {
     EXPECT_EQ(sink.sent(), static_cast<uint64_t>(sent_ok) + 1);
 }
 
-TEST_F(ChronySockSinkTest, WaitReadTellsWhetherChronydHasReadEverything) {
+// What the daemon's loop does with all_read() (through ChronyControl): asks again until
+// it is true or the time is up.
+bool all_read_within(const ChronySockSink& sink, int64_t timeout_ns) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout_ns);
+    while (!sink.all_read()) {
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+}
+
+TEST_F(ChronySockSinkTest, AllReadTellsWhetherChronydHasReadEverything) {
     FakeChronyd chronyd(path_);
     ChronySockSink sink(path_);
-    EXPECT_TRUE(sink.wait_read(0));  // not connected: nothing queued
+    EXPECT_TRUE(sink.all_read());  // not connected: nothing queued
     ASSERT_TRUE(sink.send(make_sample(1000, 0), kSecNs).ok());
     ASSERT_TRUE(sink.send(make_sample(2000, 0), kSecNs).ok());
-    EXPECT_FALSE(sink.wait_read(20'000'000));  // unread: times out
+    EXPECT_FALSE(all_read_within(sink, 20'000'000));  // unread: times out
     ASSERT_TRUE(chronyd.receive().has_value());
-    EXPECT_FALSE(sink.wait_read(0));  // one still queued
-    // Read from another thread while waiting: the wait ends when the queue is empty.
+    EXPECT_FALSE(sink.all_read());  // one still queued
+    // Read from another thread while asking: true once the queue is empty.
     std::thread reader([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
         chronyd.receive();
     });
-    EXPECT_TRUE(sink.wait_read(2'000'000'000));
+    EXPECT_TRUE(all_read_within(sink, 2'000'000'000));
     reader.join();
 }
 

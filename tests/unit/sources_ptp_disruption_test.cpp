@@ -1,12 +1,13 @@
-// Disruptions without a marker, end to end: fake PTP device -> PtpSource -> SampleSelector
-// -> LeastSquaresEstimator -> DataDisruptionDetector, as the daemon wires them.
+// Disruptions without a marker, end to end: fake PTP device -> PtpSource -> the daemon's
+// engine (filter, data detectors, gates, probation, hold-off), driven as the daemon's
+// pipeline drives it: chrony's reset answered at once, every delivery taken.
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "filter/data_disruption_detector.h"
+#include "filter/engine.h"
 #include "filter/sample_filter.h"
 #include "sources/ptp/ptp_source.h"
 #include "tests/sim/fakes/fake_ptp.h"
@@ -32,7 +33,7 @@ class Pipeline {
                       const std::string& filter = sample_filter_names().front())
         : clock_(std::make_shared<FakeSystemClock>()),
           device_(std::make_shared<FakePtpDeviceIo>(std::move(profile), clock_, "/dev/ptp0", seed)),
-          filter_(std::move(*make_sample_filter(filter))) {
+          engine_(EngineOptions{}, std::move(*make_sample_filter(filter))) {
         device_->host().set_offset_ns(37'000.0, clock_->now_ns());
         device_->host().set_frequency_ppm(3.0, clock_->now_ns());
         PtpSourceOptions options;
@@ -40,6 +41,7 @@ class Pipeline {
         auto source = PtpSource::open(device_, options);
         EXPECT_TRUE(source) << source.error().message;
         source_ = std::move(*source);
+        start_real_ns_ = clock_->now_ns();
     }
 
     FakePtpDeviceIo& device() { return *device_; }
@@ -47,34 +49,22 @@ class Pipeline {
     PtpSource& source() { return *source_; }
     const std::vector<Event>& events() const { return events_; }
     int polls() const { return poll_; }
-    int untrusted() const { return untrusted_; }
     void suspend_for(int64_t ns) { slept_ns_ += ns; }
     void set_readings(int readings) { readings_ = readings; }
 
-    // One poll in the order daemon/pipeline.cpp runs it.
+    // One poll: the clocks (BOOTTIME jumps by a suspend; REALTIME keeps to MONOTONIC),
+    // the batch, then what the daemon does with the outcome.
     void poll() {
         clock_->advance(kPollNs);
         const int64_t mono = kPollNs * poll_;
-        if (auto d = detector_.observe_clocks(mono, mono + slept_ns_ + 5'000'000'000, mono)) {
-            disrupted(*d);
-        }
+        PollClocks clocks;
+        clocks.mono_ns = mono;
+        clocks.boottime_ns = mono + slept_ns_ + 5'000'000'000;
+        clocks.mono_after_ns = mono;
+        clocks.real_ns = start_real_ns_ + mono;
         auto batch = source_->poll(readings_);
         ASSERT_TRUE(batch) << batch.error().message;
-        const std::optional<Estimate> before = filter_->estimate();
-        auto sample = filter_->process(*batch);
-        if (!sample) {
-            ++untrusted_;  // rejected by the filter: held back like an untrusted sample
-        } else if (auto step_ns = filter_->confirmed_step_ns()) {
-            if (auto d = detector_.observe_confirmed_step(*step_ns)) disrupted(*d);
-        } else {
-            auto verdict = detector_.observe_sample(*sample, before);
-            if (!verdict.trustworthy) ++untrusted_;
-            if (verdict.disruption) {
-                disrupted(*verdict.disruption);
-            } else if (auto after = filter_->estimate()) {
-                if (auto d = detector_.observe_estimate(*after)) disrupted(*d);
-            }
-        }
+        carry_out(engine_.poll(clocks, *batch), mono);
         ++poll_;
     }
     void run(int polls) {
@@ -82,19 +72,30 @@ class Pipeline {
     }
 
   private:
-    void disrupted(const Disruption& d) {
-        events_.push_back(Event{poll_, d});
-        filter_->reset();  // the daemon: reset the filter, hold off, reset chrony
+    void carry_out(const Engine::Outcome& out, int64_t mono) {
+        collect(out);
+        if (out.copies > 0) collect(engine_.delivered(true, {}, mono));
+        if (out.reset_chrony) {
+            const Engine::Outcome& burst = engine_.chrony_reset_done(true);
+            collect(burst);
+            if (burst.copies > 0) collect(engine_.delivered(true, {}, mono));
+        }
+    }
+    void collect(const Engine::Outcome& out) {
+        for (size_t i = 0; i < out.event_count; ++i) {
+            const EngineEvent& e = out.events[i];
+            if (e.kind == EngineEvent::Kind::disruption)
+                events_.push_back(Event{poll_, e.disruption});
+        }
     }
 
     std::shared_ptr<FakeSystemClock> clock_;
     std::shared_ptr<FakePtpDeviceIo> device_;
     std::unique_ptr<PtpSource> source_;
-    std::unique_ptr<SampleFilter> filter_;
-    DataDisruptionDetector detector_;
+    Engine engine_;
     std::vector<Event> events_;
+    int64_t start_real_ns_ = 0;
     int poll_ = 0;
-    int untrusted_ = 0;
     int64_t slept_ns_ = 0;
     int readings_ = 10;
 };
