@@ -246,3 +246,48 @@ TEST_F(ChronyControlTest, ChildStartsWithSignalsUnblocked) {
 
 }  // namespace
 }  // namespace vmrefclock
+
+namespace vmrefclock {
+namespace {
+
+// A requested reset runs chronyc only once the sink says chronyd has read the old
+// clock's samples, asking from the loop: the loop keeps running while it waits.
+TEST_F(ChronyControlTest, RequestedResetWaitsForTheSinkFromTheLoop) {
+    auto chronyc = write_chronyc("chronyc", "exit 0");
+    ChronyControl control(loop_, chronyc, socket_);
+    int asked = 0;
+    control.set_drained([&] { return ++asked > 10; });
+    int ticks = 0;
+    Timer tick(loop_, [&] { ++ticks; });
+    ASSERT_TRUE(tick.arm(kMsNs / 2, kMsNs / 2).ok());
+    control.request_reset("disruption: marker");
+    control.request_reset("disruption: step");  // collapses into the waiting one
+    EXPECT_FALSE(control.busy());               // never inside the caller's handler
+    auto results = run_until_done(control, 1);
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_TRUE(results[0].ok) << results[0].detail;
+    EXPECT_EQ(asked, 11);
+    EXPECT_EQ(runs(), 1);
+    EXPECT_GE(ticks, 5);  // the loop ran its other timers while the reset waited
+}
+
+TEST_F(ChronyControlTest, RequestedResetGivesUpWaitingAfterItsBound) {
+    auto chronyc = write_chronyc("chronyc", "exit 0");
+    ChronyControl control(loop_, chronyc, socket_);
+    int asked = 0;
+    control.set_drained([&] {
+        ++asked;
+        return false;
+    });
+    const auto start = std::chrono::steady_clock::now();
+    control.request_reset("disruption: marker");
+    auto results = run_until_done(control, 1);
+    const auto waited = std::chrono::steady_clock::now() - start;
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(runs(), 1);
+    EXPECT_GE(waited, std::chrono::nanoseconds(ChronyControl::kDrainWaitNs));
+    EXPECT_EQ(asked, ChronyControl::kDrainWaitNs / ChronyControl::kDrainPollNs + 1);
+}
+
+}  // namespace
+}  // namespace vmrefclock
