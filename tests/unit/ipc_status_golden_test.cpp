@@ -60,6 +60,9 @@ StatusSnapshot full() {
     host.vm_generation = 1;
     s.host = host;
     s.chrony = {"/run/chrony/vmrefclock.sock", true, std::nullopt};
+    s.sinks = {{"chrony", "/run/chrony/vmrefclock.sock", "connected", true, std::nullopt, 1200, 3},
+               {"clockbound", "/var/run/clockbound/shm0", "writing", true, std::nullopt, 1000,
+                std::nullopt}};
     s.cpu_seconds = 0.0123;
     s.uptime_s = 3723.5;
     s.version = "0.1.0";

@@ -57,7 +57,7 @@ TEST(StatusJson, FieldNamesAreExactlyTheProtocol) {
                            "state", "reason", "source", "offset_ns", "frequency_ppm", "stddev_ns",
                            "error_bound_ns", "delay_ns", "samples_in_window", "polls",
                            "samples_sent", "samples_rejected", "last_sample_age_s", "disruptions",
-                           "host", "chrony", "cpu_seconds", "uptime_s", "version"}));
+                           "host", "chrony", "sinks", "cpu_seconds", "uptime_s", "version"}));
     EXPECT_EQ(keys(j["source"]), (std::set<std::string>{"type", "path", "method"}));
     EXPECT_EQ(keys(j["disruptions"]), (std::set<std::string>{"count", "last_time", "last_cause"}));
     EXPECT_EQ(keys(j["host"]),
