@@ -2,13 +2,13 @@
 // than in a host's marker (step, suspend, frequency), run in the right order so that one
 // event gives ONE disruption.
 //
-// Per poll the daemon calls, in this order:
+// Per poll the engine (filter/engine.h) calls, in this order:
 //   1. observe_clocks(MONOTONIC, BOOTTIME, MONOTONIC)   (read back to back)
 //   2. observe_sample(sample, estimate_before)          (estimate before the sample went in)
 //   3. observe_estimate(estimate_after)                  (after the sample went in)
 // and handles any returned Disruption like a vmclock marker change (reset the filter,
 // hold off, reset chrony's sources). Whatever fires, the detector resets itself; after a
-// disruption from elsewhere (the vmclock marker) the daemon calls reset().
+// disruption from elsewhere (the vmclock marker) the engine calls reset().
 #pragma once
 
 #include <cstdint>
