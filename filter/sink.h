@@ -34,11 +34,13 @@ struct SinkUpdate {
     // a burst, HoldOff::burst_copy); null when there is nothing to send.
     const Sample* sample = nullptr;
     int copies = 0;
-    // This poll's trusted measurement (sent, or held back by the hold-off only) and the
-    // model behind it; null between polls or when the poll produced none.
+    // From here on, set for the sinks served after the clock sinks (they see the clock
+    // sinks' verdict):
+    // this poll's trusted measurement (sent, or held back by the hold-off only) and the
+    // model behind it; null between polls or when the poll produced none;
     const Sample* measured = nullptr;
     const Estimate* estimate = nullptr;
-    // Set for the sinks after the clock sinks: one of them took `sample`.
+    // a clock sink took `sample`;
     bool fed_clock = false;
     DaemonState state = DaemonState::starting;
     uint64_t disruptions = 0;                   // so far: a change is a new disruption
