@@ -18,12 +18,13 @@ namespace vmrefclock {
 
 // A sink as the status reports it; every sink the same way.
 struct SinkStatus {
-    std::string name;        // "chrony", "clockbound"
-    std::string target;      // its socket or file
-    bool healthy = false;    // connected (chrony), segment mapped (clockbound)
-    std::string last_error;  // "" when the last delivery worked
-    uint64_t sent = 0;       // deliveries that reached it
-    uint64_t dropped = 0;    // deliveries it dropped (chronyd's receive queue full)
+    std::string name;      // "chrony", "clockbound"
+    std::string target;    // its socket or file
+    std::string state;     // a word or two: "connected", "waiting for chronyd", "writing"
+    bool healthy = false;  // connected (chrony), writing (clockbound)
+    std::optional<std::string> last_error;  // none since the last delivery that worked
+    uint64_t sent = 0;                      // deliveries that reached it
+    std::optional<uint64_t> dropped;        // deliveries it dropped; none: it never drops
     bool operator==(const SinkStatus&) const = default;
 };
 

@@ -180,7 +180,9 @@ SinkStatus ChronySockSink::status() const {
     SinkStatus s;
     s.name = "chrony";
     s.target = path_;
-    s.state = connected() ? "connected" : backoff_ns_ != 0 ? "waiting for chronyd" : "not connected";
+    s.state = connected()        ? "connected"
+              : backoff_ns_ != 0 ? "waiting for chronyd"
+                                 : "not connected";
     s.healthy = connected();
     if (!last_error_.empty()) s.last_error = last_error_;
     s.sent = sent_;

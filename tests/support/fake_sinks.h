@@ -23,7 +23,7 @@ class RecordingSink : public Sink {
         });
     }
     SinkStatus status() const override {
-        SinkStatus s{"chrony", "fake", down ? "down" : "connected", !down, std::nullopt,
+        SinkStatus s{"chrony",    "fake", down ? "down" : "connected", !down, std::nullopt,
                      sent.size(), 0};
         if (down) s.last_error = "down";
         return s;

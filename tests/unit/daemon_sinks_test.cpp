@@ -47,7 +47,9 @@ class Observer : public Sink {
             {u.fed_clock, u.measured != nullptr, u.state, u.disruption_marker, clock_.updates});
         return Ok{};
     }
-    SinkStatus status() const override { return {"observer", "/tmp/x", true, "", seen.size(), 0}; }
+    SinkStatus status() const override {
+        return {"observer", "/tmp/x", "watching", true, std::nullopt, seen.size(), std::nullopt};
+    }
     std::vector<Seen> seen;
 
   private:
