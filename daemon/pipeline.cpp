@@ -273,15 +273,15 @@ void Pipeline::attach_signal(Batch& batch, int64_t now_mono_ns) {
 }
 
 void Pipeline::poll(const PollClocks& clocks) {
-    Result<Batch> batch = source_->poll(config_.source.readings);
-    if (!batch) {
-        carry_out(engine_.poll_failed(clocks, batch.error().message), clocks, true, true);
+    // One batch kept from poll to poll: its buffers are reused (no allocation).
+    if (Status read = source_->poll_into(config_.source.readings, batch_); !read) {
+        carry_out(engine_.poll_failed(clocks, read.error().message), clocks, true, true);
         return;
     }
-    if (batch->host) host_from_source_ = true;
-    attach_signal(*batch, clocks.mono_ns);
-    if (batch_recorder_) batch_recorder_(*batch);
-    carry_out(engine_.poll(clocks, *batch), clocks, true, true);
+    if (batch_.host) host_from_source_ = true;
+    attach_signal(batch_, clocks.mono_ns);
+    if (batch_recorder_) batch_recorder_(batch_);
+    carry_out(engine_.poll(clocks, batch_), clocks, true, true);
 }
 
 bool Pipeline::watch(const PollClocks& clocks) {

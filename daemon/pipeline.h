@@ -129,6 +129,7 @@ class Pipeline {
     std::string reason_ = "no sample sent yet";
     std::string delivery_error_;
     RecentSamples recent_;
+    Batch batch_;  // the last poll's, its buffers reused
     std::function<void(const Batch&)> batch_recorder_;
     bool host_from_source_ = false;  // the source's batches carry the page's host info
 };
