@@ -112,7 +112,7 @@ TEST(PollAllocations, SteadyPollsOfEngineAndPipelineAllocateNothing) {
     int64_t now_real = kStartReal;
     int64_t now_mono = 100 * kSecond;
     SourceSet sources;
-    sources.type = "vmclock";
+    sources.type = SourceKind::vmclock;
     auto source = std::make_unique<PageLikeSource>(now_real);
     PageLikeSource& source_ref = *source;
     sources.time = std::move(source);

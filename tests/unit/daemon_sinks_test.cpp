@@ -70,7 +70,7 @@ class Sinks : public ::testing::Test {
     Sinks() : observer(clock) {
         config.source.readings = 5;
         SourceSet sources;
-        sources.type = "vmclock";
+        sources.type = SourceKind::vmclock;
         sources.time = std::make_unique<SteadySource>(now_real);
         // The observer first: the pipeline still serves the clock sink first.
         pipeline = std::make_unique<Pipeline>(config, std::move(sources),
