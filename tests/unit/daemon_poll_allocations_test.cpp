@@ -11,39 +11,8 @@
 #include <new>
 
 #include "daemon/pipeline.h"
+#include "tests/support/counting_new.h"
 #include "tests/support/fake_sinks.h"
-
-namespace {
-std::atomic<bool> g_counting{false};
-std::atomic<uint64_t> g_allocations{0};
-
-void* counted_alloc(std::size_t n) {
-    if (g_counting.load(std::memory_order_relaxed)) {
-        g_allocations.fetch_add(1, std::memory_order_relaxed);
-    }
-    if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-    throw std::bad_alloc();
-}
-}  // namespace
-
-void* operator new(std::size_t n) {
-    return counted_alloc(n);
-}
-void* operator new[](std::size_t n) {
-    return counted_alloc(n);
-}
-void operator delete(void* p) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p) noexcept {
-    std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-    std::free(p);
-}
-void operator delete[](void* p, std::size_t) noexcept {
-    std::free(p);
-}
 
 namespace vmrefclock {
 namespace {
@@ -52,7 +21,7 @@ constexpr int64_t kSecond = 1'000'000'000;
 constexpr int64_t kStartReal = 1'790'000'000 * kSecond;
 
 uint64_t allocations() {
-    return g_allocations.load(std::memory_order_relaxed);
+    return static_cast<uint64_t>(g_allocations.load(std::memory_order_relaxed));
 }
 
 // A vmclock-like page: host info in every batch, readings with a little jitter.
