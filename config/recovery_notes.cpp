@@ -25,7 +25,7 @@ std::vector<std::string> recovery_notes(const Config& config) {
             goal);
     }
     // With a PHC and no vmclock page the step detector confirms a step over two polls
-    // before the reset; a page is read every 50 ms instead.
+    // before the reset; a page is read every 100 ms instead.
     if (config.source.type == SourceKind::ptp && config.disruption.vmclock.empty() &&
         config.disruption.step) {
         notes.push_back(

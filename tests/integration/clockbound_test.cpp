@@ -101,7 +101,7 @@ void live_run(bool notifications) {
     const std::string shm = dir.file("clockbound/shm0");
     write_file(dir.file("scenario.toml"),
                // Offsets 2, -3, 4, -5 ms; at phases that differ against the daemon's
-               // 50-ms watch of the page.
+               // 100-ms watch of the page.
                "[[event]]\nat = 14.0\ntype = \"disruption\"\nstep = 0.002\n"
                "[[event]]\nat = 17.013\ntype = \"disruption\"\nstep = -0.005\n"
                "[[event]]\nat = 20.029\ntype = \"disruption\"\nstep = 0.007\n"

@@ -20,9 +20,9 @@ using namespace std::chrono_literals;
 constexpr int kChronyPoll = 2;
 constexpr double kGoalS = 3 << kChronyPoll;  // 3 refclock polls
 // What the goal cannot include: a disruption in the last moments before a refclock poll
-// is noticed (the daemon reads the page every 50 ms), reset (a few ms) and burst only
-// after that poll, which then carries the old clock and does not count: 12 s + ~60 ms at
-// worst, about 1.5 % of disruptions. And this test sees chrony right only at its next
+// is noticed (the daemon reads the page every 100 ms), reset (a few ms) and burst only
+// after that poll, which then carries the old clock and does not count: 12 s + ~110 ms at
+// worst, about 2.5 % of disruptions. And this test sees chrony right only at its next
 // check: every 100 ms, each a chronyc run of 5-30 ms. A poll lost for any other reason
 // costs 4 s and fails.
 constexpr double kMarginS = 0.25;
