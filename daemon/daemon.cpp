@@ -145,9 +145,7 @@ void Daemon::use_sources(SourceSet sources) {
         spdlog::warn("not watching the vmclock page for notifications: {}",
                      watched.error().message);
     }
-    // The default filter is the first one make_sample_filter knows.
-    auto filter = make_sample_filter(sample_filter_names().front());
-    pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), std::move(*filter),
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(sources), make_default_filter(),
                                            sinks_.pointers(), control_);
     if (!config_.source.record.empty()) {
         if (!recorder_) {
@@ -175,11 +173,10 @@ void Daemon::wait_for_source(const std::string& reason) {
     waiting_for_source_ = true;
     source_type_.clear();
     source_path_.clear();
-    auto filter = make_sample_filter(sample_filter_names().front());
     SourceSet none;
     none.time = std::make_unique<MissingSource>();
     none.disruption_signal = "none";
-    pipeline_ = std::make_unique<Pipeline>(config_, std::move(none), std::move(*filter),
+    pipeline_ = std::make_unique<Pipeline>(config_, std::move(none), make_default_filter(),
                                            sinks_.pointers(), control_);
     const int64_t now = read_clock_ns(CLOCK_MONOTONIC);
     pipeline_->report_no_source(reason + "; looking again every " +

@@ -22,7 +22,6 @@ class TraceRecorder {
     void record(const Batch& batch);
     // The last failure, "" while recording works.
     const std::string& last_error() const { return last_error_; }
-    uint64_t polls_recorded() const { return polls_; }
 
   private:
     Status write_poll(const Batch& batch);

@@ -41,6 +41,8 @@ class FrequencyChangeDetector {
     // The estimate after this poll's sample was added.
     std::optional<Disruption> observe(const Estimate& estimate);
     void reset();
+    // Read by tests only: whether slow steering moves the baseline (and a disruption
+    // forgets it) shows in observe() only hundreds of polls later, if at all.
     std::optional<double> baseline_ppm() const { return baseline_ppm_; }
     const FrequencyChangeDetectorOptions& options() const { return options_; }
 

@@ -96,8 +96,6 @@ class HoldOff {
     // the start's burst (not before it: a chronyd that is down is not polled fast forever).
     int64_t sampling_interval_ns(int64_t configured_ns) const;
     Phase phase() const { return phase_; }
-    // When recovering ends.
-    int64_t end_ns() const { return end_ns_; }
     int64_t chrony_poll_ns() const { return chrony_poll_ns_; }
 
   private:

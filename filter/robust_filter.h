@@ -74,7 +74,8 @@ struct CheckedReading {
 };
 
 struct RobustFilterOptions {
-    // A delay above this is an interruption, not a clock read (as in SampleSelector).
+    // A delay above this is an interruption, not a clock read (10 ms: real reads take
+    // tens of ns to tens of µs).
     int64_t max_delay_ns = 10'000'000;
     // Readings whose delays form the learned delay distribution (64 polls of 10).
     int delay_history = 640;

@@ -1,16 +1,13 @@
 // What the daemon runs each poll: a batch in, the sample to send to chrony out, plus the
-// model behind it. Several interchangeable filters sit behind this one interface
-// (linuxptp's servo model); make_sample_filter picks one by name.
+// model behind it. The engine holds its filter through this interface (linuxptp's servo
+// model), so the clock lab can score its baselines and the v1 method (tests/sim/lab/)
+// exactly as the engine drives the daemon's RobustFilter.
 #pragma once
 
 #include <memory>
 #include <optional>
-#include <string>
-#include <vector>
 
-#include "filter/estimator.h"
 #include "filter/result.h"
-#include "filter/sample_selector.h"
 #include "filter/types.h"
 
 namespace vmrefclock {
@@ -31,23 +28,8 @@ class SampleFilter {
     virtual std::optional<double> confirmed_step_ns() const { return std::nullopt; }
 };
 
-// v1: the lowest-delay readings of each batch, sent as they are; a least-squares line
-// over the window for the estimate.
-class BasicFilter : public SampleFilter {
-  public:
-    BasicFilter();
-    Result<Sample> process(const Batch& batch) override;
-    std::optional<Estimate> estimate() const override { return estimator_->estimate(); }
-    void reset() override { estimator_->reset(); }
-    int samples_in_window() const override { return estimator_->size(); }
-
-  private:
-    SampleSelector selector_;
-    std::unique_ptr<Estimator> estimator_;
-};
-
-// The filter names make_sample_filter knows, the default first.
-std::vector<std::string> sample_filter_names();
-Result<std::unique_ptr<SampleFilter>> make_sample_filter(const std::string& name);
+// The filter the daemon runs (a RobustFilter): one place names it, so the tests that
+// mean "the daemon's filter" get the same one.
+std::unique_ptr<SampleFilter> make_default_filter();
 
 }  // namespace vmrefclock

@@ -62,7 +62,6 @@ class ChronyControl final : public ChronyResetter {
 
     bool busy() const { return pid_ > 0 || spawn_failed_; }
     bool queued() const { return queued_; }
-    pid_t child_pid() const { return pid_; }  // -1 when none runs; for tests
 
   private:
     void on_request();

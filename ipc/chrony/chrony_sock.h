@@ -84,6 +84,8 @@ class ChronySockSink final : public Sink {
     uint64_t sent() const { return sent_; }
     uint64_t dropped() const { return dropped_; }
     // When the next connect may be tried, and the back-off that led there (0 = none).
+    // Read by tests only: the back-off schedule is otherwise visible only as the timing
+    // of connect attempts.
     int64_t retry_at_mono_ns() const { return retry_at_mono_ns_; }
     int64_t backoff_ns() const { return backoff_ns_; }
 

@@ -1,6 +1,7 @@
 // The views of a StatusSnapshot: text for a terminal (hand-made rows for the fields
 // that share a line, then the rows the field tables declare) and Prometheus (all from
 // the field tables). Pure functions of the snapshot.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -65,7 +66,8 @@ std::string format_offset(double ns) {
 std::string render_text(const StatusSnapshot& s) {
     std::ostringstream out;
     auto row = [&out](std::string label, const std::string& value) {
-        if (label.size() < 14) label.resize(14, ' ');
+        // Values line up at column 14; a longer label (a sink's name) still gets a space.
+        label.resize(std::max<size_t>(label.size() + 1, 14), ' ');
         out << label << value << '\n';
     };
     row("state:", std::string(to_string(s.state)) + (s.reason.empty() ? "" : " - " + s.reason));

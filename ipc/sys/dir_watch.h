@@ -29,7 +29,8 @@ class DirectoryWatch {
     DirectoryWatch& operator=(const DirectoryWatch&) = delete;
 
     const std::string& dir() const { return dir_; }
-    // True while the directory itself is watched (false while waiting for it).
+    // True while the directory itself is watched (false while waiting for it). Read by
+    // tests only: the only way to wait for the switch to the directory without a race.
     bool watching_dir() const { return on_dir_; }
 
   private:

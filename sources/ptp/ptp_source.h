@@ -70,7 +70,6 @@ class PtpSource final : public Source {
     // The method in use; automatic while the device is closed after an error.
     PtpMethod method() const { return method_; }
     const ptp_abi::ClockCaps& caps() const { return caps_; }
-    bool is_open() const { return fd_ >= 0; }
 
   private:
     PtpSource(std::shared_ptr<PtpDeviceIo> io, PtpSourceOptions options);

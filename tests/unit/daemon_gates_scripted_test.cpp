@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "daemon/pipeline.h"
+#include "tests/sim/lab/basic_filter.h"
 #include "tests/support/fake_sinks.h"
 
 namespace vmrefclock {
@@ -71,7 +72,7 @@ class Scripted : public ::testing::Test {
         sources.type = phc ? SourceKind::ptp : SourceKind::vmclock;
         sources.time = std::make_unique<ScriptedSource>(world);
         pipeline = std::make_unique<Pipeline>(config, std::move(sources),
-                                              std::move(*make_sample_filter("robust")),
+                                              std::move(*lab::make_sample_filter("robust")),
                                               std::vector<Sink*>{&sink}, control);
     }
     void poll(int n = 1) {

@@ -11,6 +11,7 @@
 #include "daemon/pipeline.h"
 #include "sources/system_clock.h"
 #include "sources/vmclock/vmclock_source.h"
+#include "tests/sim/lab/basic_filter.h"
 #include "tests/support/fake_sinks.h"
 #include "tests/support/test_page.h"
 
@@ -49,7 +50,7 @@ class PagePipeline : public ::testing::Test {
         ASSERT_TRUE(source) << source.error().message;
         sources.time = std::move(*source);
         pipeline = std::make_unique<Pipeline>(config, std::move(sources),
-                                              std::move(*make_sample_filter("robust")),
+                                              std::move(*lab::make_sample_filter("robust")),
                                               std::vector<Sink*>{&sink}, control);
     }
     // Each poll, then chronyc's answer to any reset it asked for (the daemon hands it

@@ -10,6 +10,7 @@
 
 #include "daemon/pipeline.h"
 #include "ipc/chrony/chrony_sock.h"
+#include "tests/sim/lab/basic_filter.h"
 #include "tests/support/fake_sinks.h"
 #include "tests/support/temp_dir.h"
 
@@ -76,7 +77,7 @@ class PipelineTest : public ::testing::Test {
         sources.time = std::make_unique<ScriptedSource>(host, now_real);
         sources.data_detectors = phc_without_page;
         pipeline = std::make_unique<Pipeline>(config, std::move(sources),
-                                              std::move(*make_sample_filter(filter)),
+                                              std::move(*lab::make_sample_filter(filter)),
                                               std::vector<Sink*>{&sink}, control);
     }
     // One poll every 0.5 s of both clocks.
@@ -245,7 +246,7 @@ TEST_F(PipelineTest, AbsentChronydCostsOneWarning) {
     sources.type = SourceKind::vmclock;
     sources.time = std::make_unique<ScriptedSource>(host, now_real);
     pipeline = std::make_unique<Pipeline>(config, std::move(sources),
-                                          std::move(*make_sample_filter("basic")),
+                                          std::move(*lab::make_sample_filter("basic")),
                                           std::vector<Sink*>{&chrony}, control);
     CapturedLog log;
     for (int i = 0; i < 40; ++i) poll();
@@ -277,7 +278,7 @@ class PhcWithoutPage : public PipelineTest, public ::testing::WithParamInterface
   protected:
     PhcWithoutPage() { build(true, GetParam()); }
 };
-INSTANTIATE_TEST_SUITE_P(Filters, PhcWithoutPage, ::testing::ValuesIn(sample_filter_names()),
+INSTANTIATE_TEST_SUITE_P(Filters, PhcWithoutPage, ::testing::ValuesIn(lab::sample_filter_names()),
                          [](const auto& info) { return info.param; });
 
 TEST_P(PhcWithoutPage, DetectsAMasterClockStepFromTheDataWithinTwoPolls) {

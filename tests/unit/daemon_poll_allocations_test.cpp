@@ -85,8 +85,7 @@ TEST(PollAllocations, SteadyPollsOfEngineAndPipelineAllocateNothing) {
     auto source = std::make_unique<PageLikeSource>(now_real);
     PageLikeSource& source_ref = *source;
     sources.time = std::move(source);
-    auto filter = std::make_unique<CountedFilter>(
-        std::move(*make_sample_filter(sample_filter_names().front())));
+    auto filter = std::make_unique<CountedFilter>(make_default_filter());
     CountedFilter& filter_ref = *filter;
     test::RecordingSink sink;
     sink.sent.reserve(4000);

@@ -4,6 +4,7 @@
 
 #include "daemon/pipeline.h"
 #include "daemon/status_snapshot.h"
+#include "tests/sim/lab/basic_filter.h"
 #include "tests/support/fake_sinks.h"
 
 namespace vmrefclock {
@@ -74,7 +75,7 @@ class Sinks : public ::testing::Test {
         sources.time = std::make_unique<SteadySource>(now_real);
         // The observer first: the pipeline still serves the clock sink first.
         pipeline = std::make_unique<Pipeline>(config, std::move(sources),
-                                              std::move(*make_sample_filter("basic")),
+                                              std::move(*lab::make_sample_filter("basic")),
                                               std::vector<Sink*>{&observer, &clock}, control);
     }
     void poll() {

@@ -8,12 +8,15 @@
 
 #include "filter/data_disruption_detector.h"
 #include "filter/frequency_change_detector.h"
-#include "filter/least_squares_estimator.h"
 #include "filter/step_detector.h"
 #include "filter/suspend_detector.h"
+#include "tests/sim/lab/least_squares_estimator.h"
 
 namespace vmrefclock {
 namespace {
+
+// The detectors take any model's estimate; the lab's least-squares line is a simple one.
+using lab::LeastSquaresEstimator;
 
 constexpr int64_t kT0 = 1'800'000'000'000'000'000;
 constexpr int64_t kPoll = 500'000'000;  // 0.5 s

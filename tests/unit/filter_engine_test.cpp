@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "filter/engine.h"
+#include "tests/sim/lab/basic_filter.h"
 
 namespace vmrefclock {
 namespace {
@@ -12,7 +13,7 @@ constexpr int64_t kStartReal = 1'790'000'000 * kSecond;
 
 class EngineTest : public ::testing::Test {
   protected:
-    EngineTest() : engine(EngineOptions{}, std::move(*make_sample_filter("basic"))) {}
+    EngineTest() : engine(EngineOptions{}, std::move(*lab::make_sample_filter("basic"))) {}
     Batch batch() const {
         Batch b;
         b.host = HostInfo{};

@@ -1,4 +1,4 @@
-#include "filter/least_squares_estimator.h"
+#include "tests/sim/lab/least_squares_estimator.h"
 
 #include <gtest/gtest.h>
 
@@ -8,10 +8,10 @@
 #include <memory>
 #include <utility>
 
-#include "filter/estimator.h"
-#include "filter/sample_selector.h"
+#include "tests/sim/lab/estimator.h"
+#include "tests/sim/lab/sample_selector.h"
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 namespace {
 
 // 2026-06-01T00:00:00Z in ns.
@@ -268,4 +268,4 @@ TEST(FilterPipeline, ResetThenRelearnsWithinThreeSamples) {
 }
 
 }  // namespace
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

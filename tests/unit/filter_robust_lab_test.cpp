@@ -20,6 +20,7 @@
 
 #include "filter/robust_filter.h"
 #include "filter/sample_filter.h"
+#include "tests/sim/lab/basic_filter.h"
 #include "tests/sim/lab/scenario.h"
 #include "tests/sim/lab/score.h"
 #include "tests/sim/lab/trace.h"
@@ -156,6 +157,8 @@ TEST(RobustLab, IsTheDaemonsDefault) {
     auto f = make_sample_filter("robust");
     ASSERT_TRUE(f);
     EXPECT_NE(dynamic_cast<RobustFilter*>(f->get()), nullptr);
+    // The daemon's own choice (the lab's names only mirror it).
+    EXPECT_NE(dynamic_cast<RobustFilter*>(make_default_filter().get()), nullptr);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "filter/sample_selector.h"
+#include "tests/sim/lab/sample_selector.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 namespace {
 
 // 2026-06-01T00:00:00Z in ns: realistic magnitudes catch int64/double precision loss.
@@ -153,4 +153,4 @@ TEST(SampleSelector, NoPrecisionLossAtLargeTimePointsAndOffsets) {
 }
 
 }  // namespace
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

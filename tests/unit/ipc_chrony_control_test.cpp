@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -216,10 +217,11 @@ TEST_F(ChronyControlTest, DestructorKillsAndReapsARunningChild) {
     {
         ChronyControl control(loop_, chronyc, socket_);
         control.reset_sources("test");
-        pid = control.child_pid();
-        ASSERT_GT(pid, 0);
-        // Let the script reach its sleep.
+        ASSERT_TRUE(control.busy());
+        // Let the script reach its sleep; it wrote its pid, chronyc's (the script execs).
         for (int i = 0; i < 200 && read_file(dir_.path() + "/pid").empty(); ++i) usleep(5'000);
+        pid = std::atoi(read_file(dir_.path() + "/pid").c_str());
+        ASSERT_GT(pid, 0);
     }
     EXPECT_FALSE(process_alive(pid));
     // Reaped, not a zombie: waitpid has nothing left to collect.

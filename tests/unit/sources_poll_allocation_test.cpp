@@ -40,15 +40,14 @@ struct Count {
 // makes a sample of it, as the daemon's poll does.
 template <typename PollOnce>
 Count count_steady_polls(PollOnce poll_once) {
-    auto filter = make_sample_filter(sample_filter_names().front());
-    EXPECT_TRUE(filter);
+    auto filter = make_default_filter();
     Batch batch;
     Count count;
     for (int i = 0; i < kWarmupPolls + kCountedPolls; ++i) {
         const bool counted = i >= kWarmupPolls;
         g_counting.store(counted, std::memory_order_relaxed);
         Status polled = poll_once(batch);
-        Result<Sample> sample = polled ? (*filter)->process(batch) : Result<Sample>(polled.error());
+        Result<Sample> sample = polled ? filter->process(batch) : Result<Sample>(polled.error());
         g_counting.store(false, std::memory_order_relaxed);
         if (!counted) continue;
         if (!polled) {

@@ -28,12 +28,11 @@ struct Event {
 
 class Pipeline {
   public:
-    // `filter`: the daemon's default unless named.
-    explicit Pipeline(FakePtpProfile profile, uint64_t seed = 7,
-                      const std::string& filter = sample_filter_names().front())
+    // With the daemon's filter.
+    explicit Pipeline(FakePtpProfile profile, uint64_t seed = 7)
         : clock_(std::make_shared<FakeSystemClock>()),
           device_(std::make_shared<FakePtpDeviceIo>(std::move(profile), clock_, "/dev/ptp0", seed)),
-          engine_(EngineOptions{}, std::move(*make_sample_filter(filter))) {
+          engine_(EngineOptions{}, make_default_filter()) {
         device_->host().set_offset_ns(37'000.0, clock_->now_ns());
         device_->host().set_frequency_ppm(3.0, clock_->now_ns());
         PtpSourceOptions options;
@@ -174,7 +173,7 @@ TEST(DataDisruptionEndToEnd, BatchesFullOfPreemptionStillRaiseNothing) {
 }
 
 TEST(DataDisruptionEndToEnd, SingleReadingPollsWithPreemptionRaiseNothing) {
-    // One reading per poll: nothing for the selector to choose from, every spike reaches
+    // One reading per poll: nothing for the filter to choose from, every spike reaches
     // the detector, whose margin includes the sample's own error (half its delay).
     Pipeline p(FakePtpProfile::kvm_on_tsc(), 4242);
     p.set_readings(1);

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "tests/sim/lab/baselines.h"
+#include "tests/sim/lab/basic_filter.h"
 
 namespace vmrefclock::lab {
 

@@ -1,4 +1,5 @@
-// SampleSelector: one poll's Batch of interleaved readings -> one Sample.
+// SampleSelector: one poll's Batch of interleaved readings -> one Sample. The daemon's
+// v1 per-poll selection, kept in the lab (BasicFilter); the daemon runs RobustFilter.
 //
 // Each reading brackets the reference read between two system clock reads; the
 // reference was read somewhere inside [pre, post], so a reading's offset is uncertain by
@@ -11,7 +12,7 @@
 #include "filter/result.h"
 #include "filter/types.h"
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 
 // At namespace scope rather than nested so it can be a default argument with its
 // default member initializers (a nested one cannot, until the enclosing class is complete).
@@ -39,4 +40,4 @@ class SampleSelector {
     SampleSelectorOptions options_;
 };
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

@@ -1,7 +1,7 @@
 // Estimator: a model of reference - system over a window of Samples.
 //
-// Several interchangeable estimators sit behind this one interface (as linuxptp's
-// servos do), so the daemon and the clock lab can swap them without knowing which.
+// The interface of the daemon's first (v1) method, kept in the lab as a reference the
+// robust filter is compared with; the daemon itself runs RobustFilter only.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +9,7 @@
 
 #include "filter/types.h"
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 
 class Estimator {
   public:
@@ -25,4 +25,4 @@ class Estimator {
     virtual int size() const = 0;
 };
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

@@ -1,10 +1,10 @@
-#include "filter/least_squares_estimator.h"
+#include "tests/sim/lab/least_squares_estimator.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 
 LeastSquaresEstimator::LeastSquaresEstimator(int window) : capacity_(std::max(window, 1)) {}
 
@@ -102,4 +102,4 @@ std::optional<Estimate> LeastSquaresEstimator::predict(int64_t time_ns) const {
     return e;
 }
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

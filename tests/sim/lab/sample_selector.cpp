@@ -1,11 +1,11 @@
-#include "filter/sample_selector.h"
+#include "tests/sim/lab/sample_selector.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 
 SampleSelector::SampleSelector(SampleSelectorOptions options) : options_(options) {
     // Options come from a validated config, but the core must not misbehave on nonsense:
@@ -81,4 +81,4 @@ Result<Sample> SampleSelector::select(const Batch& batch) const {
     return s;
 }
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab

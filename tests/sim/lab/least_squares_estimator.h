@@ -1,4 +1,5 @@
 // LeastSquaresEstimator: an unweighted least-squares line through a sliding window.
+// The daemon's v1 model, kept in the lab (BasicFilter, and the detectors' tests).
 //
 //   offset(t) = a + b * (t - t_ref),  t_ref = the newest sample's time
 //
@@ -22,10 +23,10 @@
 #include <deque>
 #include <optional>
 
-#include "filter/estimator.h"
 #include "filter/types.h"
+#include "tests/sim/lab/estimator.h"
 
-namespace vmrefclock {
+namespace vmrefclock::lab {
 
 class LeastSquaresEstimator final : public Estimator {
   public:
@@ -52,4 +53,4 @@ class LeastSquaresEstimator final : public Estimator {
     std::deque<Sample> window_;  // oldest first, times strictly increasing
 };
 
-}  // namespace vmrefclock
+}  // namespace vmrefclock::lab
