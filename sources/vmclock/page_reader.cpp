@@ -227,7 +227,9 @@ bool VmclockPage::read_signals(PageSignals& out) const {
         n = ::pread(fd_, bytes, sizeof bytes, kFrom);
     } while (n < 0 && errno == EINTR);
     if (n < static_cast<ssize_t>(offsetof(Abi, clock_status) + 1 - kFrom)) return false;
-    auto field = [&](size_t offset, auto& v) { std::memcpy(&v, bytes + offset - kFrom, sizeof v); };
+    auto field = [&](size_t offset, auto& v) {
+        std::memcpy(&v, bytes + (offset - kFrom), sizeof v);
+    };
     uint64_t marker = 0, flags = 0, generation = 0;
     uint8_t status = 0;
     field(offsetof(Abi, disruption_marker), marker);
