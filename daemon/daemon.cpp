@@ -38,6 +38,20 @@ constexpr int64_t kDeviceSettleNs = 200'000'000;
 // Polls brought forward by a re-created chrony socket are at least this far apart.
 constexpr int64_t kMinEarlyPollSpacingNs = 250'000'000;
 
+// The clocks a poll or a watch starts from, in PollClocks' order: BOOTTIME and REALTIME
+// between two MONOTONIC reads (a suspend or a step of the guest's clock shows with a
+// known bracket), then MONOTONIC_RAW and the coarse clock the segment's readers use.
+PollClocks read_poll_clocks() {
+    PollClocks clocks;
+    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
+    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
+    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
+    clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
+    clocks.coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
+    return clocks;
+}
+
 int64_t seconds_to_ns(double s) {
     return static_cast<int64_t>(std::llround(s * 1e9));
 }
@@ -343,14 +357,7 @@ Status Daemon::run() {
 }
 
 void Daemon::on_poll() {
-    PollClocks clocks;
-    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
-    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.raw_ns = read_clock_ns(CLOCK_MONOTONIC_RAW);
-    clocks.coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
-    pipeline_->poll(clocks);
+    pipeline_->poll(read_poll_clocks());
     // Faster while chrony recovers from a start or disruption (see HoldOff).
     const int64_t interval_ns =
         pipeline_->sampling_interval_ns(seconds_to_ns(config_.source.interval_s));
@@ -378,12 +385,7 @@ void Daemon::update_watch_timer() {
 void Daemon::on_watch() {
     // Nearly always nothing changed: a few fields of the page say so, and no clock is read.
     if (!pipeline_->can_watch() || !pipeline_->host_signals_changed()) return;
-    PollClocks clocks;
-    clocks.mono_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.boottime_ns = read_clock_ns(CLOCK_BOOTTIME);
-    clocks.mono_after_ns = read_clock_ns(CLOCK_MONOTONIC);
-    clocks.real_ns = read_clock_ns(CLOCK_REALTIME);
-    clocks.coarse_mono_ns = read_clock_ns(CLOCK_MONOTONIC_COARSE);
+    const PollClocks clocks = read_poll_clocks();
     // On a disruption the sinks see it at once (the bounded-time segment: Disrupted),
     // then a bound of the new clock from the poll (samples stay withheld: the hold-off
     // has begun).
